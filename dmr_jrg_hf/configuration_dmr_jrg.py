@@ -1,0 +1,382 @@
+"""DMR-JRG configuration: every hyper-parameter of the model, its losses, ablations and training schedule."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, ClassVar
+
+from transformers import PretrainedConfig
+
+from .errors import ConfigError
+from .geometry import valid_cell_mask
+
+__all__ = ["DMRJRGConfig", "PRESETS", "ABLATION_PRESETS", "TEMPORAL_SYNC_DIRECTIONS", "SUPERVISION_MODES"]
+
+TEMPORAL_SYNC_DIRECTIONS = ("both", "forward", "reverse", "none")
+SUPERVISION_MODES = ("weak", "full", "semi")
+
+# Presets are deltas over the defaults (the paper's values, §IV-B), one short dict per benchmark.
+PRESETS: dict[str, dict[str, Any]] = {
+    "activitynet": {
+        "feature_dim": 500,  # C3D features of sub_activitynet_v1-3.c3d.hdf5
+        "num_clips": 32,  # 32x32 score map (§IV-B, as 2D-TAN)
+        "map_scale_layers": [16, 8, 8],  # 2D-TAN sparse scheme: 428 valid cells
+        "tan_kernel_size": 9,
+        "tan_padding": 4,
+        "train_batch_size": 16,
+    },
+    "charades": {
+        "feature_dim": 4096,  # VGG features of 2D-TAN's Charades-STA release
+        "num_clips": 16,
+        "map_scale_layers": [16],
+        "tan_kernel_size": 5,
+        "tan_padding": 2,
+        "train_batch_size": 16,
+    },
+    "tacos": {
+        "feature_dim": 4096,  # tall_c3d_features.hdf5
+        "num_clips": 16,
+        "map_scale_layers": [16],
+        "tan_kernel_size": 5,
+        "tan_padding": 2,
+        "train_batch_size": 6,
+        "min_iou": 0.3,  # 2D-TAN's TACoS soft-label range
+        "max_iou": 0.7,
+    },
+    "tiny": {
+        "feature_dim": 12,
+        "hidden_size": 16,
+        "word_embedding_dim": 8,
+        "vocab_size": 40,
+        "num_clips": 8,
+        "map_scale_layers": [8],
+        "num_encoder_layers": 1,
+        "num_attention_heads": 2,
+        "intermediate_size": 32,
+        "num_reconstructor_layers": 1,
+        "tan_kernel_size": 3,
+        "tan_padding": 1,
+        "train_batch_size": 4,
+        "num_train_epochs": 2,
+        "dropout": 0.0,
+    },
+}
+
+# Rows of the paper's Table IV (ablation on ActivityNet Captions) as switch settings. "base" is SCN-style proposal
+# scoring over paragraphs: the fused map goes to the score head without the Temporal Adjacent Network, trained with the
+# reconstruction and rank losses; VTC-LD adds the TAN context (2D-TAN) on top.
+_ALL_OFF = {
+    "use_retrieval_branch": False,
+    "use_temporal_adjacent_network": False,
+    "temporal_sync_directions": "none",
+    "use_global_branch": False,
+    "use_score_distillation": False,
+}
+ABLATION_PRESETS: dict[str, dict[str, Any]] = {
+    "base": dict(_ALL_OFF),
+    "base+vpcmr": {**_ALL_OFF, "use_retrieval_branch": True},
+    "base+vpcmr+vtc-ld": {**_ALL_OFF, "use_retrieval_branch": True, "use_temporal_adjacent_network": True},
+    "base+vpcmr+vtc-ld+btse-forward": {
+        **_ALL_OFF,
+        "use_retrieval_branch": True,
+        "use_temporal_adjacent_network": True,
+        "temporal_sync_directions": "forward",
+    },
+    "base+vpcmr+vtc-ld+btse-reverse": {
+        **_ALL_OFF,
+        "use_retrieval_branch": True,
+        "use_temporal_adjacent_network": True,
+        "temporal_sync_directions": "reverse",
+    },
+    "base+vpcmr+vtc-ld+btse": {
+        **_ALL_OFF,
+        "use_retrieval_branch": True,
+        "use_temporal_adjacent_network": True,
+        "temporal_sync_directions": "both",
+    },
+    "base+vpcmr+vtc-ld+btse+vtfa-gd": {
+        "use_retrieval_branch": True,
+        "use_temporal_adjacent_network": True,
+        "temporal_sync_directions": "both",
+        "use_global_branch": True,
+        "use_score_distillation": False,
+    },
+    "full": {
+        "use_retrieval_branch": True,
+        "use_temporal_adjacent_network": True,
+        "temporal_sync_directions": "both",
+        "use_global_branch": True,
+        "use_score_distillation": True,
+    },
+}
+
+# Keys that transformers itself passes through `**kwargs` (saved configs, from_pretrained); anything else is a typo.
+_TRANSFORMERS_KEYS = frozenset(
+    {
+        "auto_map",
+        "model_type",
+        "name_or_path",
+        "_name_or_path",
+        "_commit_hash",
+        "torch_dtype",
+        "num_labels",
+        "output_attentions",
+        "attn_implementation",
+        "experts_implementation",
+        "per_layer_config",
+        "_attn_implementation_internal",
+        "_experts_implementation_internal",
+    }
+)
+
+
+def _closest(name: str, choices) -> str:
+    match = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+class DMRJRGConfig(PretrainedConfig):
+    r"""Configuration of [`DMRJRGModel`]: architecture, losses (paper Eq. 1-23), ablation switches and schedule.
+
+    Defaults are the paper's values (§IV-B); [`DMRJRGConfig.from_preset`] gives the per-benchmark settings.
+
+    Args:
+        feature_dim (int, default 500): D, the dimension of the input clip features (C3D on ActivityNet).
+        hidden_size (int, default 512): d, the model width (d_model) shared by every branch.
+        word_embedding_dim (int, default 300): d_s of the frozen word2vec vectors (Eq. 8 input of the Bi-LSTM).
+        vocab_size (int, default 10000): V, set from the processor's vocabulary before the model is built.
+        pad_token_id (int, default 0), unk_token_id (int, default 1), mask_token_id (int, default 2): special words.
+        num_clips (int, default 16): K, clips per video and side of the 2D temporal map.
+        num_sampled_frames (int, default 256): frames every video is resampled to before pooling to K clips.
+        map_scale_layers (list[int], default [16]): 2D-TAN sparse scheme (spans per scale); dense when the first
+            entry is >= K. ActivityNet uses [16, 8, 8] (428 valid cells at K=32).
+        num_encoder_layers (int, default 2): layers of the class-token encoders E1/E2 (Eq. 1) and E3 (Eq. 15).
+        num_attention_heads (int, default 8): heads of every Transformer layer.
+        intermediate_size (int, default 1024): feed-forward width of every Transformer layer.
+        dropout (float, default 0.1): dropout in encoders, reconstructor and fusion.
+        tan_num_layers (int, default 4): masked conv layers of the Temporal Adjacent Network (§III-E).
+        tan_kernel_size (int, default 5), tan_padding (int, default 2): TAN conv kernel and padding.
+        num_top_candidates (int, default 3): Q, proposals per sentence for reconstruction and CMFF (Eq. 9, 14).
+        candidate_fusion_weights (list[float], default [0.4, 0.3, 0.3]): w_1..w_Q of CMFF (Eq. 14).
+        learnable_candidate_fusion_weights (bool, default False): train w_1..w_Q instead of keeping them fixed.
+        num_reconstructor_layers (int, default 2): encoder and decoder layers of the masked-word reconstructor (Eq. 9).
+        word_mask_ratio (float, default 1/3): share of words masked per sentence (at least one), §III-C.
+        reconstruction_label_smoothing (float, default 0.1): label smoothing of L_rec (Eq. 11).
+        triplet_margin (float, default 0.2): Δ of the triplet losses (Eq. 6-7).
+        retrieval_nce_weight (float, default 0.04): β1 in L_cmr = L_trip + β1·L_nce (§III-D).
+        global_nce_weight (float, default 0.04): β2 in L_global = L_trip + β2·L_nce (§III-F).
+        logit_scale_init_value (float, default 2.6592): initial log of λ, the InfoNCE scale (Eq. 3-4).
+        learnable_logit_scale (bool, default True): learn λ (the paper's best setting, Fig. 8).
+        max_logit_scale (float, default 100.0): λ is clamped to this value.
+        min_iou (float, default 0.5), max_iou (float, default 1.0): IoU range mapped to soft labels 0..1 (Eq. 20-21).
+        nms_threshold (float, default 0.5): IoU above which a lower-scored moment is suppressed at inference.
+        retrieval_loss_weight, local_loss_weight, global_loss_weight, temporal_loss_weight, distillation_loss_weight
+            (float, default 1.0): weights of L_cmr, L_local, L_global, L_time and L_mse in Eq. 23.
+        rank_loss_weight (float, default 1.0): weight of L_rank inside L_local = L_rec + L_rank (Eq. 13).
+        use_retrieval_branch (bool, default True): VPCMR (Eq. 1-7).
+        use_temporal_adjacent_network (bool, default True): the TAN of VTC-LD; off gives the SCN-style "base" row.
+        temporal_sync_directions (str, default "both"): BTSE-TD directions, one of "both", "forward", "reverse",
+            "none" (Eq. 18-22).
+        use_global_branch (bool, default True): VTFA-GD (Eq. 14-16).
+        use_score_distillation (bool, default True): GRRM (Eq. 17); needs both the retrieval and global branches.
+        use_paper_literal_temporal_sync (bool, default False): give the BTSE prediction layers no gradient, exactly as
+            Eq. 18-22 are written; the default trains them (see `BidirectionalTemporalSync`).
+        supervision (str, default "weak"): "weak" (paragraph-video pairs only), "full" (2D-TAN BCE on timestamps) or
+            "semi" (a fraction of paragraphs with timestamps).
+        semi_supervised_fraction (float, default 0.1): share of training paragraphs whose timestamps "semi" uses.
+        learning_rate (float, default 1e-4), lr_decay_factor (float, default 0.8), lr_decay_epochs (int, default 20),
+        num_train_epochs (int, default 100), max_grad_norm (float, default 10.0), train_batch_size (int, default 16),
+        eval_batch_size (int, default 64): the training schedule of §IV-B.
+
+    Example:
+        >>> config = DMRJRGConfig.from_preset("activitynet")
+        >>> config.num_clips, config.train_batch_size
+        (32, 16)
+    """
+
+    model_type = "dmr_jrg"
+    preset_names: ClassVar[tuple[str, ...]] = tuple(PRESETS)
+
+    feature_dim: int = 500
+    hidden_size: int = 512
+    word_embedding_dim: int = 300
+    vocab_size: int = 10000
+    pad_token_id: int = 0
+    unk_token_id: int = 1
+    mask_token_id: int = 2
+    num_clips: int = 16
+    num_sampled_frames: int = 256
+    map_scale_layers: list[int] | None = None
+    num_encoder_layers: int = 2
+    num_attention_heads: int = 8
+    intermediate_size: int = 1024
+    dropout: float = 0.1
+    tan_num_layers: int = 4
+    tan_kernel_size: int = 5
+    tan_padding: int = 2
+    num_top_candidates: int = 3
+    candidate_fusion_weights: list[float] | None = None
+    learnable_candidate_fusion_weights: bool = False
+    num_reconstructor_layers: int = 2
+    word_mask_ratio: float = 1.0 / 3.0
+    reconstruction_label_smoothing: float = 0.1
+    triplet_margin: float = 0.2
+    retrieval_nce_weight: float = 0.04
+    global_nce_weight: float = 0.04
+    logit_scale_init_value: float = 2.6592
+    learnable_logit_scale: bool = True
+    max_logit_scale: float = 100.0
+    min_iou: float = 0.5
+    max_iou: float = 1.0
+    nms_threshold: float = 0.5
+    retrieval_loss_weight: float = 1.0
+    local_loss_weight: float = 1.0
+    rank_loss_weight: float = 1.0
+    global_loss_weight: float = 1.0
+    temporal_loss_weight: float = 1.0
+    distillation_loss_weight: float = 1.0
+    use_retrieval_branch: bool = True
+    use_temporal_adjacent_network: bool = True
+    temporal_sync_directions: str = "both"
+    use_global_branch: bool = True
+    use_score_distillation: bool = True
+    use_paper_literal_temporal_sync: bool = False
+    supervision: str = "weak"
+    semi_supervised_fraction: float = 0.1
+    learning_rate: float = 1e-4
+    lr_decay_factor: float = 0.8
+    lr_decay_epochs: int = 20
+    num_train_epochs: int = 100
+    max_grad_norm: float = 10.0
+    train_batch_size: int = 16
+    eval_batch_size: int = 64
+
+    def __post_init__(self, **kwargs):
+        unknown = sorted(set(kwargs) - _TRANSFORMERS_KEYS)
+        if unknown:
+            fields = self.__dataclass_fields__
+            hints = "; ".join(f"'{name}'{_closest(name, fields)}" for name in unknown)
+            raise ConfigError(f"DMRJRGConfig got unknown field(s): {hints}")
+        if self.map_scale_layers is None:
+            self.map_scale_layers = [16]
+        if self.candidate_fusion_weights is None:
+            self.candidate_fusion_weights = [0.4, 0.3, 0.3]
+        self.map_scale_layers = [int(n) for n in self.map_scale_layers]
+        self.candidate_fusion_weights = [float(w) for w in self.candidate_fusion_weights]
+        super().__post_init__(**kwargs)
+        self._check_values()
+
+    # Validation ------------------------------------------------------------------------------------------------
+
+    def _check_values(self) -> None:
+        """Check every field once, at construction; raise `ConfigError` naming the field and its allowed values."""
+        for name in (
+            "feature_dim hidden_size word_embedding_dim vocab_size num_clips num_sampled_frames num_encoder_layers "
+            "num_attention_heads intermediate_size tan_num_layers tan_kernel_size num_top_candidates "
+            "num_reconstructor_layers lr_decay_epochs num_train_epochs train_batch_size eval_batch_size"
+        ).split():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive int, got {value!r}")
+        for name in ("dropout", "reconstruction_label_smoothing"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+        for name in ("word_mask_ratio", "semi_supervised_fraction", "lr_decay_factor"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
+        for name in (
+            "triplet_margin retrieval_nce_weight global_nce_weight retrieval_loss_weight local_loss_weight "
+            "rank_loss_weight global_loss_weight temporal_loss_weight distillation_loss_weight max_grad_norm "
+            "learning_rate"
+        ).split():
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.hidden_size % self.num_attention_heads:
+            raise ConfigError(
+                f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads ({self.num_attention_heads})"
+            )
+        if self.hidden_size % 2:
+            raise ConfigError(f"hidden_size must be even (Bi-LSTM halves), got {self.hidden_size}")
+        if self.tan_kernel_size % 2 == 0 or 2 * self.tan_padding != self.tan_kernel_size - 1:
+            raise ConfigError(
+                f"tan_kernel_size must be odd and tan_padding == (tan_kernel_size - 1) // 2 so the map keeps its size, "
+                f"got kernel {self.tan_kernel_size} and padding {self.tan_padding}"
+            )
+        if len({self.pad_token_id, self.unk_token_id, self.mask_token_id}) != 3 or min(
+            self.pad_token_id, self.unk_token_id, self.mask_token_id
+        ) < 0 or max(self.pad_token_id, self.unk_token_id, self.mask_token_id) >= self.vocab_size:
+            raise ConfigError("pad/unk/mask token ids must be distinct ids inside [0, vocab_size)")
+        self._check_choices()
+        self._check_candidates()
+
+    def _check_choices(self) -> None:
+        if self.temporal_sync_directions not in TEMPORAL_SYNC_DIRECTIONS:
+            raise ConfigError(
+                f"temporal_sync_directions must be one of {TEMPORAL_SYNC_DIRECTIONS}, "
+                f"got {self.temporal_sync_directions!r}"
+            )
+        if self.supervision not in SUPERVISION_MODES:
+            raise ConfigError(f"supervision must be one of {SUPERVISION_MODES}, got {self.supervision!r}")
+        if not 0.0 <= self.min_iou < self.max_iou <= 1.0:
+            raise ConfigError(f"need 0 <= min_iou < max_iou <= 1, got min_iou={self.min_iou}, max_iou={self.max_iou}")
+        if not 0.0 <= self.nms_threshold <= 1.0:
+            raise ConfigError(f"nms_threshold must be in [0, 1], got {self.nms_threshold}")
+        if self.use_score_distillation and not (self.use_retrieval_branch and self.use_global_branch):
+            raise ConfigError(
+                "use_score_distillation (GRRM, Eq. 17) needs use_retrieval_branch and use_global_branch"
+            )
+
+    def _check_candidates(self) -> None:
+        if len(self.candidate_fusion_weights) != self.num_top_candidates:
+            raise ConfigError(
+                f"candidate_fusion_weights must have num_top_candidates={self.num_top_candidates} entries, "
+                f"got {len(self.candidate_fusion_weights)}: {self.candidate_fusion_weights}"
+            )
+        try:
+            num_valid = int(valid_cell_mask(self.num_clips, self.map_scale_layers).sum())
+        except ValueError as error:
+            raise ConfigError(f"map_scale_layers: {error}") from error
+        if self.num_top_candidates > num_valid:
+            raise ConfigError(
+                f"num_top_candidates ({self.num_top_candidates}) exceeds the {num_valid} valid cells of a "
+                f"{self.num_clips}x{self.num_clips} map with map_scale_layers={self.map_scale_layers}"
+            )
+
+    # Presets ---------------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_preset(cls, name: str, ablation: str | None = None, **overrides: Any) -> DMRJRGConfig:
+        """Build the config of a benchmark preset (and optionally a Table IV ablation row), then apply overrides.
+
+        Args:
+            name (str): one of ``activitynet``, ``charades``, ``tacos``, ``tiny``.
+            ablation (str, optional): a key of `ABLATION_PRESETS`, e.g. ``"base+vpcmr"``.
+            **overrides: any config field.
+
+        Raises:
+            ConfigError: unknown preset, ablation or field (the message lists the choices or the closest match).
+        """
+        if name not in PRESETS:
+            raise ConfigError(f"unknown preset '{name}'{_closest(name, PRESETS)}; choose one of {sorted(PRESETS)}")
+        values = dict(PRESETS[name])
+        if ablation is not None:
+            if ablation not in ABLATION_PRESETS:
+                raise ConfigError(
+                    f"unknown ablation '{ablation}'{_closest(ablation, ABLATION_PRESETS)}; "
+                    f"choose one of {list(ABLATION_PRESETS)}"
+                )
+            values.update(ABLATION_PRESETS[ablation])
+        values.update(overrides)
+        return cls(**values)
+
+    def with_overrides(self, **overrides: Any) -> DMRJRGConfig:
+        """A validated copy of this config with some fields changed (unknown fields raise)."""
+        values = self.to_dict()
+        values.update(overrides)
+        return type(self)(**values)
+
+    @property
+    def num_valid_cells(self) -> int:
+        """Number of candidate moments in the (num_clips, num_clips) map."""
+        return int(valid_cell_mask(self.num_clips, self.map_scale_layers).sum())
+
