@@ -293,18 +293,22 @@ class DMRJRGConfig(PretrainedConfig):
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.hidden_size % self.num_attention_heads:
             raise ConfigError(
-                f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads ({self.num_attention_heads})"
+                f"hidden_size ({self.hidden_size}) must be divisible by "
+                f"num_attention_heads ({self.num_attention_heads})"
             )
         if self.hidden_size % 2:
             raise ConfigError(f"hidden_size must be even (Bi-LSTM halves), got {self.hidden_size}")
         if self.tan_kernel_size % 2 == 0 or 2 * self.tan_padding != self.tan_kernel_size - 1:
             raise ConfigError(
-                f"tan_kernel_size must be odd and tan_padding == (tan_kernel_size - 1) // 2 so the map keeps its size, "
+                f"tan_kernel_size must be odd and tan_padding == (tan_kernel_size - 1) // 2 so the map keeps its "
+                f"size, "
                 f"got kernel {self.tan_kernel_size} and padding {self.tan_padding}"
             )
-        if len({self.pad_token_id, self.unk_token_id, self.mask_token_id}) != 3 or min(
-            self.pad_token_id, self.unk_token_id, self.mask_token_id
-        ) < 0 or max(self.pad_token_id, self.unk_token_id, self.mask_token_id) >= self.vocab_size:
+        if (
+            len({self.pad_token_id, self.unk_token_id, self.mask_token_id}) != 3
+            or min(self.pad_token_id, self.unk_token_id, self.mask_token_id) < 0
+            or max(self.pad_token_id, self.unk_token_id, self.mask_token_id) >= self.vocab_size
+        ):
             raise ConfigError("pad/unk/mask token ids must be distinct ids inside [0, vocab_size)")
         self._check_choices()
         self._check_candidates()
@@ -322,9 +326,7 @@ class DMRJRGConfig(PretrainedConfig):
         if not 0.0 <= self.nms_threshold <= 1.0:
             raise ConfigError(f"nms_threshold must be in [0, 1], got {self.nms_threshold}")
         if self.use_score_distillation and not (self.use_retrieval_branch and self.use_global_branch):
-            raise ConfigError(
-                "use_score_distillation (GRRM, Eq. 17) needs use_retrieval_branch and use_global_branch"
-            )
+            raise ConfigError("use_score_distillation (GRRM, Eq. 17) needs use_retrieval_branch and use_global_branch")
 
     def _check_candidates(self) -> None:
         if len(self.candidate_fusion_weights) != self.num_top_candidates:
@@ -379,4 +381,3 @@ class DMRJRGConfig(PretrainedConfig):
     def num_valid_cells(self) -> int:
         """Number of candidate moments in the (num_clips, num_clips) map."""
         return int(valid_cell_mask(self.num_clips, self.map_scale_layers).sum())
-

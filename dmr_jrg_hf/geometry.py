@@ -1,7 +1,7 @@
 """Candidate-moment grid of 2D-TAN: the one rule that maps map cells to seconds (paper §III-C, DESIGN §2).
 
-Cell ``(i, j)`` with ``i <= j`` of a ``(num_clips, num_clips)`` map covers ``[i * d / K, (j + 1) * d / K]`` seconds of a
-video of duration ``d`` split into ``K`` clips. Every other part of the package (IoU maps, pseudo-labels, proposal
+Cell ``(i, j)`` with ``i <= j`` of a ``(num_clips, num_clips)`` map covers ``[i * d / K, (j + 1) * d / K]`` seconds
+of a video of duration ``d`` split into ``K`` clips. Every other part of the package (IoU maps, pseudo-labels, proposal
 features, inference) goes through the functions here. Numpy only; this module imports nothing from the package.
 """
 

@@ -1,0 +1,347 @@
+"""DMR-JRG processor: paragraphs and per-frame video features in, padded model inputs out; score maps back to seconds.
+
+Words: `WordVocabulary` (tokenisation, frozen word2vec vectors, one third of each sentence's words masked, §III-C-1).
+Video: `extract_clip_features` (L2 norm -> 256 frames -> K clips, §III-C-2) and the candidate mask of the 2D map.
+Post-processing (`post_process_grounding`) turns score maps into moments in seconds with NMS, using the grid rule of
+`geometry` only.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import BatchFeature, ProcessorMixin
+from transformers.utils import cached_file
+
+from .configuration_dmr_jrg import DMRJRGConfig
+from .errors import InputError
+from .feature_extraction_dmr_jrg import check_video_features, extract_clip_features
+from .geometry import cells_to_seconds, nms_1d, valid_cell_mask
+from .results import Moment
+from .tokenization_dmr_jrg import VOCABULARY_FILE, WORD_VECTORS_FILE, WordVocabulary, tokenize
+
+__all__ = ["DMRJRGProcessor"]
+
+PROCESSOR_CONFIG_FILE = "processor_config.json"
+
+
+class DMRJRGProcessor(ProcessorMixin):
+    """Turns paragraphs and video features into DMR-JRG inputs (DESIGN §2) and score maps into moments.
+
+    Args:
+        vocabulary (WordVocabulary): words and frozen vectors.
+        num_clips (int): K.
+        map_scale_layers (list[int]): sparse scheme of the candidate map (see `geometry.valid_cell_mask`).
+        num_sampled_frames (int): frames every video is averaged to before pooling to K clips.
+        word_mask_ratio (float): share of each sentence's words masked for reconstruction (at least one).
+        feature_dim (int, optional): D expected from the video features; checked on every call.
+        video_feature_spec (dict, optional): the feature extractor (name, rate, dimension, normalisation).
+        nms_threshold (float): default IoU threshold of `post_process_grounding`.
+        seed (int): base seed of the word masking.
+
+    Example:
+        >>> import numpy as np
+        >>> from dmr_jrg_hf import DMRJRGConfig, DMRJRGProcessor
+        >>> config = DMRJRGConfig.from_preset("tiny")
+        >>> processor = DMRJRGProcessor.from_corpus(["a man opens the door", "he walks out"], config=config)
+        >>> batch = processor(text=[["a man opens the door", "he walks out"]],
+        ...                   video_features=[np.random.rand(40, 12).astype("float32")], durations=[20.0])
+        >>> tuple(batch["word_ids"].shape), tuple(batch["clip_features"].shape)
+        ((1, 2, 5), (1, 8, 12))
+    """
+
+    def __init__(
+        self,
+        vocabulary: WordVocabulary,
+        num_clips: int = 16,
+        map_scale_layers: Sequence[int] = (16,),
+        num_sampled_frames: int = 256,
+        word_mask_ratio: float = 1.0 / 3.0,
+        feature_dim: int | None = None,
+        video_feature_spec: dict[str, Any] | None = None,
+        nms_threshold: float = 0.5,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.vocabulary = vocabulary
+        self.num_clips = int(num_clips)
+        self.map_scale_layers = [int(n) for n in map_scale_layers]
+        self.num_sampled_frames = int(num_sampled_frames)
+        self.word_mask_ratio = float(word_mask_ratio)
+        self.feature_dim = feature_dim
+        self.video_feature_spec = dict(video_feature_spec or {})
+        self.nms_threshold = float(nms_threshold)
+        self.seed = int(seed)
+        self.map_mask = valid_cell_mask(self.num_clips, self.map_scale_layers)
+
+    # Construction ----------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_corpus(
+        cls,
+        sentences: Iterable[str],
+        config: DMRJRGConfig,
+        word_vectors=None,
+        video_feature_spec: dict[str, Any] | None = None,
+        seed: int = 0,
+    ) -> DMRJRGProcessor:
+        """Build the vocabulary of the training sentences and take K, the map scheme and D from ``config``.
+
+        Args:
+            sentences (Iterable[str]): training sentences.
+            config (DMRJRGConfig): its ``vocab_size`` is set here to the vocabulary's size (the one place the data
+                decides it).
+            word_vectors: ``None`` (gensim Word2Vec on ``sentences``), a word2vec-format file or a ``KeyedVectors``.
+        """
+        vocabulary = WordVocabulary.from_corpus(sentences, config.word_embedding_dim, word_vectors, seed=seed)
+        config.vocab_size = len(vocabulary)
+        return cls(
+            vocabulary,
+            num_clips=config.num_clips,
+            map_scale_layers=config.map_scale_layers,
+            num_sampled_frames=config.num_sampled_frames,
+            word_mask_ratio=config.word_mask_ratio,
+            feature_dim=config.feature_dim,
+            video_feature_spec=video_feature_spec,
+            nms_threshold=config.nms_threshold,
+            seed=seed,
+        )
+
+    @property
+    def word_vectors(self) -> np.ndarray:
+        """Frozen word vectors, shape (vocab_size, word_embedding_dim); row ``i`` is word id ``i``."""
+        return self.vocabulary.vectors
+
+    # Text -----------------------------------------------------------------------------------------------------
+
+    def _encode_paragraph(self, paragraph: Sequence[str], index: int) -> list[list[int]]:
+        if isinstance(paragraph, str) or len(paragraph) == 0:
+            raise InputError(f"paragraph {index}: expected a non-empty list of sentences, got {paragraph!r}")
+        encoded = []
+        for position, sentence in enumerate(paragraph):
+            ids = self.vocabulary.encode(tokenize(sentence))
+            if not ids or all(word == self.vocabulary.unk_id for word in ids):
+                raise InputError(
+                    f"paragraph {index}, sentence {position} ({sentence!r}) has no word in the vocabulary "
+                    f"of {len(self.vocabulary)} words"
+                )
+            encoded.append(ids)
+        return encoded
+
+    def _mask_words(self, word_mask: np.ndarray, seed: int) -> np.ndarray:
+        """Choose floor(J_m * ratio) (at least one) real words of every sentence, uniformly, without loops.
+
+        Random keys are drawn for every position; padding gets +inf, and the positions whose key ranks below the
+        sentence's mask count are masked.
+        """
+        rng = np.random.default_rng(seed)
+        lengths = word_mask.sum(-1)  # (B, M)
+        num_masked = np.where(lengths > 0, np.maximum(np.floor(lengths * self.word_mask_ratio), 1), 0)
+        keys = np.where(word_mask, rng.random(word_mask.shape), np.inf)
+        ranks = np.argsort(np.argsort(keys, axis=-1), axis=-1)  # (B, M, J) rank of each key within its sentence
+        return ranks < num_masked[..., None]
+
+    def _text_inputs(self, text: Sequence[Sequence[str]], mask_seed: int | None) -> dict[str, np.ndarray]:
+        paragraphs = [self._encode_paragraph(paragraph, index) for index, paragraph in enumerate(text)]
+        num_sentences = max(len(paragraph) for paragraph in paragraphs)
+        num_words = max(len(ids) for paragraph in paragraphs for ids in paragraph)
+        word_ids = np.full((len(paragraphs), num_sentences, num_words), self.vocabulary.pad_id, dtype=np.int64)
+        for b, paragraph in enumerate(paragraphs):
+            for m, ids in enumerate(paragraph):
+                word_ids[b, m, : len(ids)] = ids
+        word_mask = word_ids != self.vocabulary.pad_id
+        if mask_seed is None:
+            mask_seed = zlib.crc32(json.dumps([list(p) for p in text]).encode()) ^ self.seed
+        masked_positions = self._mask_words(word_mask, mask_seed)
+        return {
+            "word_ids": word_ids,
+            "word_mask": word_mask,
+            "masked_word_ids": np.where(masked_positions, self.vocabulary.mask_id, word_ids),
+            "masked_positions": masked_positions,
+            "sentence_mask": word_mask.any(-1),
+        }
+
+    # Video ----------------------------------------------------------------------------------------------------
+
+    def _video_inputs(self, video_features, durations, video_ids) -> dict[str, np.ndarray]:
+        clips, checked_durations = [], []
+        for index, (features, duration) in enumerate(zip(video_features, durations, strict=True)):
+            name = f"video {video_ids[index]!r}" if video_ids is not None else f"video {index}"
+            array = check_video_features(features, self.feature_dim, name)
+            if not np.isfinite(duration) or duration <= 0:
+                raise InputError(f"{name}: duration must be a positive number of seconds, got {duration!r}")
+            clips.append(extract_clip_features(array, self.num_sampled_frames, self.num_clips))
+            checked_durations.append(float(duration))
+        return {
+            "clip_features": np.stack(clips),
+            "map_mask": self.map_mask,
+            "durations": np.asarray(checked_durations, dtype=np.float32),
+        }
+
+    def _timestamp_inputs(self, timestamps, text, durations, video_ids) -> np.ndarray:
+        num_sentences = max(len(paragraph) for paragraph in text)
+        output = np.zeros((len(text), num_sentences, 2), dtype=np.float32)
+        for b, (moments, paragraph, duration) in enumerate(zip(timestamps, text, durations, strict=True)):
+            name = f"video {video_ids[b]!r}" if video_ids is not None else f"paragraph {b}"
+            if len(moments) != len(paragraph):
+                raise InputError(f"{name}: {len(paragraph)} sentences but {len(moments)} timestamps")
+            array = np.asarray(moments, dtype=np.float64).reshape(-1, 2)
+            bad = np.flatnonzero((array[:, 0] > array[:, 1]) | (array[:, 0] < 0) | (array[:, 1] > duration))
+            if len(bad):
+                raise InputError(
+                    f"{name}, sentence {int(bad[0])}: timestamp {array[bad[0]].tolist()} is not inside "
+                    f"[0, {duration}] with start <= end"
+                )
+            output[b, : len(array)] = array
+        return output
+
+    # Call -----------------------------------------------------------------------------------------------------
+
+    def __call__(
+        self,
+        text: Sequence[Sequence[str]] | None = None,
+        video_features: Sequence[np.ndarray] | None = None,
+        durations: Sequence[float] | None = None,
+        timestamps: Sequence[Sequence[Sequence[float]]] | None = None,
+        video_ids: Sequence[str] | None = None,
+        mask_seed: int | None = None,
+        return_tensors: str | None = "pt",
+        **unused: Any,
+    ) -> BatchFeature:
+        """Prepare a batch of B paragraphs and/or B videos.
+
+        Args:
+            text (list[list[str]]): B paragraphs, each a list of sentences (any number; padded to the longest).
+            video_features (list[np.ndarray]): B arrays of shape (num_frames, feature_dim).
+            durations (list[float]): B video durations in seconds.
+            timestamps (list[list[[float, float]]], optional): per sentence ``[start, end]`` seconds (evaluation and
+                full/semi supervision only).
+            video_ids (list[str], optional): used in error messages.
+            mask_seed (int, optional): seed of the word masking; by default derived from the text and the processor's
+                seed, so the same batch is always masked the same way.
+
+        Returns:
+            BatchFeature with word_ids, word_mask, masked_word_ids, masked_positions (B, M, J), sentence_mask (B, M),
+            clip_features (B, K, D), map_mask (K, K), durations (B,) and, when given, timestamps (B, M, 2).
+
+        Raises:
+            InputError: naming the paragraph, sentence or video at fault.
+        """
+        if unused:
+            raise InputError(f"unexpected argument(s): {sorted(unused)}")
+        if text is None and video_features is None:
+            raise InputError("give text, video_features, or both")
+        data: dict[str, np.ndarray] = {}
+        if text is not None:
+            if len(text) == 0:
+                raise InputError("text is an empty batch")
+            data.update(self._text_inputs(text, mask_seed))
+        if video_features is not None:
+            if durations is None:
+                raise InputError("video_features need durations (seconds)")
+            data.update(self._video_inputs(video_features, durations, video_ids))
+        if timestamps is not None:
+            if text is None or durations is None:
+                raise InputError("timestamps need text and durations")
+            data["timestamps"] = self._timestamp_inputs(timestamps, text, durations, video_ids)
+        return BatchFeature(data=data, tensor_type=return_tensors)
+
+    # Post-processing ------------------------------------------------------------------------------------------
+
+    def post_process_grounding(
+        self,
+        score_maps: torch.Tensor | np.ndarray,
+        durations: torch.Tensor | np.ndarray | Sequence[float],
+        sentence_mask: torch.Tensor | np.ndarray | None = None,
+        top_k: int = 5,
+        nms_threshold: float | None = None,
+    ) -> list[list[list[Moment]]]:
+        """Turn score maps into the top-k moments (seconds) of every real sentence, after NMS.
+
+        Args:
+            score_maps (tensor of shape (batch, num_sentences, num_clips, num_clips)): P_m.
+            durations (tensor of shape (batch,)): seconds.
+            sentence_mask (tensor of shape (batch, num_sentences), optional): padded sentences are left out.
+            top_k (int): moments kept per sentence.
+            nms_threshold (float, optional): defaults to the processor's.
+
+        Returns:
+            ``moments[b][m]``: list of `Moment` (best first, ranks from 1) of sentence ``m`` of paragraph ``b``.
+        """
+        scores = torch.as_tensor(score_maps).detach().float().cpu().numpy()
+        durations = np.asarray(torch.as_tensor(durations).detach().cpu().numpy(), dtype=np.float64)
+        batch, num_sentences = scores.shape[:2]
+        keep = np.ones((batch, num_sentences), bool) if sentence_mask is None else np.asarray(sentence_mask, bool)
+        threshold = self.nms_threshold if nms_threshold is None else nms_threshold
+        rows, cols = np.nonzero(self.map_mask)
+        cell_scores = scores[:, :, rows, cols]  # (B, M, num_valid_cells)
+        seconds = cells_to_seconds(rows[None], cols[None], durations[:, None], self.num_clips)  # (B, cells, 2)
+        results = []
+        for b in range(batch):
+            paragraph = []
+            for m in np.flatnonzero(keep[b]):
+                kept = nms_1d(seconds[b], cell_scores[b, m], threshold, top_k)
+                paragraph.append(
+                    [
+                        Moment(float(seconds[b, i, 0]), float(seconds[b, i, 1]), float(cell_scores[b, m, i]), rank)
+                        for rank, i in enumerate(kept, start=1)
+                    ]
+                )
+            results.append(paragraph)
+        return results
+
+    # Serialisation --------------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "processor_class": type(self).__name__,
+            "num_clips": self.num_clips,
+            "map_scale_layers": self.map_scale_layers,
+            "num_sampled_frames": self.num_sampled_frames,
+            "word_mask_ratio": self.word_mask_ratio,
+            "feature_dim": self.feature_dim,
+            "video_feature_spec": self.video_feature_spec,
+            "nms_threshold": self.nms_threshold,
+            "seed": self.seed,
+        }
+
+    def save_pretrained(self, save_directory: str | Path, push_to_hub: bool = False, **kwargs) -> list[str]:
+        """Write ``processor_config.json``, ``vocab.json`` and ``word_vectors.safetensors`` (no pickle)."""
+        directory = Path(save_directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / PROCESSOR_CONFIG_FILE).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        self.vocabulary.save(directory)
+        files = [str(directory / name) for name in (PROCESSOR_CONFIG_FILE, VOCABULARY_FILE, WORD_VECTORS_FILE)]
+        if push_to_hub:
+            from huggingface_hub import HfApi
+
+            repo_id = kwargs.pop("repo_id", directory.name)
+            api = HfApi()
+            repo_id = api.create_repo(repo_id, exist_ok=True, token=kwargs.get("token")).repo_id
+            api.upload_folder(repo_id=repo_id, folder_path=str(directory), token=kwargs.get("token"))
+        return files
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, **kwargs) -> DMRJRGProcessor:
+        """Load a processor saved with `save_pretrained` from a folder or a Hub repository."""
+        hub_kwargs = {
+            key: kwargs.pop(key)
+            for key in ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
+            if key in kwargs
+        }
+        paths = {
+            name: cached_file(str(pretrained_model_name_or_path), name, **hub_kwargs)
+            for name in (PROCESSOR_CONFIG_FILE, VOCABULARY_FILE, WORD_VECTORS_FILE)
+        }
+        settings = json.loads(Path(paths[PROCESSOR_CONFIG_FILE]).read_text(encoding="utf-8"))
+        settings.pop("processor_class", None)
+        settings.pop("auto_map", None)
+        settings.update(kwargs)
+        vocabulary = WordVocabulary.load(paths[VOCABULARY_FILE], paths[WORD_VECTORS_FILE])
+        return cls(vocabulary, **settings)

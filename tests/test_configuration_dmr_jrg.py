@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dmr_jrg_hf.configuration_dmr_jrg import ABLATION_PRESETS, PRESETS, DMRJRGConfig
+from dmr_jrg_hf.errors import ConfigError
+
+
+def test_defaults_are_the_papers_values():
+    config = DMRJRGConfig()
+    assert config.hidden_size == 512
+    assert config.num_top_candidates == 3
+    assert config.candidate_fusion_weights == [0.4, 0.3, 0.3]
+    assert config.triplet_margin == 0.2
+    assert config.retrieval_nce_weight == config.global_nce_weight == 0.04
+    assert config.learnable_logit_scale is True
+    assert (config.learning_rate, config.lr_decay_factor, config.lr_decay_epochs) == (1e-4, 0.8, 20)
+    assert config.num_train_epochs == 100
+    assert config.supervision == "weak"
+
+
+@pytest.mark.parametrize(
+    "name, clips, batch, cells",
+    [("activitynet", 32, 16, 428), ("charades", 16, 16, 136), ("tacos", 16, 6, 136), ("tiny", 8, 4, 36)],
+)
+def test_presets(name, clips, batch, cells):
+    config = DMRJRGConfig.from_preset(name)
+    assert (config.num_clips, config.train_batch_size, config.num_valid_cells) == (clips, batch, cells), name
+
+
+def test_activitynet_uses_sparse_map():
+    assert DMRJRGConfig.from_preset("activitynet").map_scale_layers == [16, 8, 8]
+
+
+def test_preset_overrides_and_ablation():
+    config = DMRJRGConfig.from_preset("charades", ablation="base+vpcmr", hidden_size=64, num_attention_heads=4)
+    assert config.hidden_size == 64
+    assert config.use_retrieval_branch and not config.use_global_branch
+    assert config.temporal_sync_directions == "none"
+
+
+@pytest.mark.parametrize("ablation", list(ABLATION_PRESETS))
+def test_every_ablation_preset_builds(ablation):
+    config = DMRJRGConfig.from_preset("tiny", ablation=ablation)
+    for key, value in ABLATION_PRESETS[ablation].items():
+        assert getattr(config, key) == value, f"{ablation}: {key}"
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"num_top_candidates": 2}, "candidate_fusion_weights must have num_top_candidates=2"),
+        ({"num_top_candidates": 40, "candidate_fusion_weights": [0.025] * 40}, "exceeds the 36 valid cells"),
+        ({"temporal_sync_directions": "fw"}, "temporal_sync_directions must be one of"),
+        ({"supervision": "strong"}, "supervision must be one of"),
+        ({"num_clips": 0}, "num_clips must be a positive int"),
+        ({"hidden_size": 15}, "divisible by num_attention_heads"),
+        ({"min_iou": 0.8, "max_iou": 0.5}, "min_iou < max_iou"),
+        ({"tan_kernel_size": 4, "tan_padding": 2}, "tan_kernel_size must be odd"),
+        ({"use_global_branch": False}, "use_score_distillation"),
+        ({"dropout": 1.5}, "dropout must be in [0, 1)"),
+        ({"map_scale_layers": []}, "map_scale_layers"),
+    ],
+)
+def test_validation_errors(overrides, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        DMRJRGConfig.from_preset("tiny", **overrides)
+
+
+def test_unknown_field_suggests_closest():
+    with pytest.raises(ConfigError, match="did you mean 'hidden_size'"):
+        DMRJRGConfig(hiden_size=3)
+
+
+def test_unknown_preset_lists_choices():
+    with pytest.raises(ConfigError, match="activitynet"):
+        DMRJRGConfig.from_preset("activitynett")
+
+
+def test_save_and_load_round_trip(tmp_path):
+    config = DMRJRGConfig.from_preset("activitynet", ablation="base+vpcmr+vtc-ld+btse")
+    config.save_pretrained(tmp_path)
+    loaded = DMRJRGConfig.from_pretrained(tmp_path)
+    for key in ("num_clips", "map_scale_layers", "candidate_fusion_weights", "temporal_sync_directions"):
+        assert getattr(loaded, key) == getattr(config, key), key
+    assert set(PRESETS) == {"activitynet", "charades", "tacos", "tiny"}

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
+from dmr_jrg_hf.errors import ConfigError, DataFormatError
+from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
+from dmr_jrg_hf.tokenization_dmr_jrg import SPECIAL_TOKENS, WordVocabulary, tokenize
+
+CORPUS = ["The man opens the door.", "A dog barks!", "the man's dog runs"]
+
+
+def test_tokenize_lowercases_and_drops_punctuation():
+    assert tokenize(" The man's DOG, runs!") == ["the", "man's", "dog", "runs"]
+
+
+def test_embedded_word2vec_default_is_deterministic():
+    first = WordVocabulary.from_corpus(CORPUS, embedding_dim=6, seed=3)
+    second = WordVocabulary.from_corpus(CORPUS, embedding_dim=6, seed=3)
+    assert first.words[:3] == list(SPECIAL_TOKENS)
+    assert first.words == second.words
+    np.testing.assert_array_equal(first.vectors, second.vectors)
+    assert first.vectors.shape == (len(first.words), 6)
+    assert not first.vectors[first.pad_id].any(), "<pad> must be the zero vector"
+
+
+def _write_word2vec(path, words, dim, binary):
+    from gensim.models import KeyedVectors
+
+    keyed = KeyedVectors(vector_size=dim)
+    vectors = np.arange(len(words) * dim, dtype=np.float32).reshape(len(words), dim) / 10
+    keyed.add_vectors(words, vectors)
+    keyed.save_word2vec_format(str(path), binary=binary)
+    return dict(zip(words, vectors, strict=True))
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_vectors_from_word2vec_file(tmp_path, binary):
+    path = tmp_path / ("vectors.bin" if binary else "vectors.txt")
+    expected = _write_word2vec(path, ["the", "man", "dog", "door"], 4, binary)
+    config = DMRJRGConfig.from_preset("tiny", word_embedding_dim=4)
+    processor = DMRJRGProcessor.from_corpus(CORPUS, config=config, word_vectors=path)
+    for word, vector in expected.items():
+        np.testing.assert_allclose(processor.word_vectors[processor.vocabulary.index[word]], vector, err_msg=word)
+    assert processor.vocabulary.num_words_without_vector == len(processor.vocabulary) - 3 - 4
+    assert config.vocab_size == len(processor.vocabulary)
+
+
+def test_glove_file_without_header(tmp_path):
+    path = tmp_path / "glove.txt"
+    path.write_text("the 0.1 0.2\nman 0.3 0.4\n", encoding="utf-8")
+    config = DMRJRGConfig.from_preset("tiny", word_embedding_dim=2)
+    from dmr_jrg_hf.tokenization_dmr_jrg import load_word_vectors
+
+    processor = DMRJRGProcessor.from_corpus(
+        CORPUS, config=config, word_vectors=load_word_vectors(path, no_header=True)
+    )
+    np.testing.assert_allclose(processor.word_vectors[processor.vocabulary.index["man"]], [0.3, 0.4])
+
+
+def test_dimension_mismatch_is_a_config_error(tmp_path):
+    path = tmp_path / "vectors.txt"
+    _write_word2vec(path, ["the", "man"], 4, binary=False)
+    with pytest.raises(ConfigError, match="set word_embedding_dim=4"):
+        WordVocabulary.from_corpus(CORPUS, embedding_dim=8, word_vectors=path)
+
+
+def test_missing_or_malformed_file(tmp_path):
+    with pytest.raises(DataFormatError, match="not found"):
+        WordVocabulary.from_corpus(CORPUS, embedding_dim=4, word_vectors=tmp_path / "nope.txt")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("not a header\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match="bad.txt"):
+        WordVocabulary.from_corpus(CORPUS, embedding_dim=4, word_vectors=bad)
