@@ -1,0 +1,442 @@
+"""DMR-JRG model: retrieval branch (VPCMR) and grounding branch (VTC-LD, VTFA-GD, BTSE-TD) with GRRM (paper §III)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.utils import ModelOutput
+
+from .configuration_dmr_jrg import DMRJRGConfig
+from .errors import ConfigError, InputError
+from .modules.class_token_encoder import (
+    ClassTokenEncoder,
+    ParagraphClassTokenEncoder,
+    ParagraphVideoRetrievalHead,
+    VideoClassTokenEncoder,
+)
+from .modules.fusion import GlobalAlignmentBranch
+from .modules.local_branch import LocalConsistencyBranch, top_candidate_cells
+from .modules.losses import cross_modal_retrieval_loss, masked_binary_cross_entropy, score_distillation_loss
+from .modules.temporal_adjacent_network import TemporalAdjacentNetwork
+from .modules.temporal_map import TemporalFeatureMap, grid_tensors
+from .modules.temporal_sync import BidirectionalTemporalSync, span_iou_labels
+from .modules.text_encoder import SentenceEncoder
+
+__all__ = ["DMRJRGModelOutput", "DMRJRGPreTrainedModel", "DMRJRGModel"]
+
+
+@dataclass
+class DMRJRGModelOutput(ModelOutput):
+    r"""Output of [`DMRJRGModel.forward`]. Loss fields are set only when losses are computed (training mode or
+    ``return_loss=True``) and only for the parts the config switches on.
+
+    Args:
+        loss (torch.FloatTensor scalar): Eq. 23, ``Σ weight · term`` with the ``*_loss_weight`` fields of the config.
+        retrieval_loss (torch.FloatTensor scalar): ``L_cmr = L_trip + β1·L_nce`` (VPCMR, Eq. 2-7).
+        local_loss (torch.FloatTensor scalar): ``L_local = L_rec + rank_loss_weight·L_rank`` (VTC-LD, Eq. 13).
+        reconstruction_loss (torch.FloatTensor scalar): ``L_rec`` (Eq. 11).
+        rank_loss (torch.FloatTensor scalar): ``L_rank`` (Eq. 12).
+        global_loss (torch.FloatTensor scalar): ``L_global = L_trip + β2·L_nce`` on ``S_g`` (VTFA-GD, §III-F).
+        temporal_loss (torch.FloatTensor scalar): ``L_time = L^f + L^r`` (BTSE-TD, Eq. 20-22) plus the BTSE heads'
+            term (`temporal_head_loss`).
+        temporal_head_loss (torch.FloatTensor scalar): the BTSE heads' training term (0 when paper-literal).
+        distillation_loss (torch.FloatTensor scalar): ``L_mse`` (GRRM, Eq. 17).
+        supervised_loss (torch.FloatTensor scalar): 2D-TAN BCE on timestamp IoU maps (``supervision`` full/semi).
+        score_maps (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)): ``P_m``, zero at invalid
+            cells and padded sentences.
+        retrieval_similarity (torch.FloatTensor of shape (batch, batch)): ``S_r``, paragraph rows x video columns.
+        grounding_similarity (torch.FloatTensor of shape (batch, batch)): ``S_g`` of VTFA-GD (with losses only).
+        video_embeddings (torch.FloatTensor of shape (batch, hidden_size)): L2-normalised E1 class tokens.
+        paragraph_embeddings (torch.FloatTensor of shape (batch, hidden_size)): L2-normalised E2 class tokens.
+        fused_video_embeddings (torch.FloatTensor of shape (batch, hidden_size)): L2-normalised ``f~_cls,f`` (Eq. 16).
+    """
+
+    loss: torch.FloatTensor | None = None
+    retrieval_loss: torch.FloatTensor | None = None
+    local_loss: torch.FloatTensor | None = None
+    reconstruction_loss: torch.FloatTensor | None = None
+    rank_loss: torch.FloatTensor | None = None
+    global_loss: torch.FloatTensor | None = None
+    temporal_loss: torch.FloatTensor | None = None
+    temporal_head_loss: torch.FloatTensor | None = None
+    distillation_loss: torch.FloatTensor | None = None
+    supervised_loss: torch.FloatTensor | None = None
+    score_maps: torch.FloatTensor | None = None
+    retrieval_similarity: torch.FloatTensor | None = None
+    grounding_similarity: torch.FloatTensor | None = None
+    video_embeddings: torch.FloatTensor | None = None
+    paragraph_embeddings: torch.FloatTensor | None = None
+    fused_video_embeddings: torch.FloatTensor | None = None
+
+
+class DMRJRGPreTrainedModel(PreTrainedModel):
+    """Weight initialisation and `from_pretrained`/`save_pretrained` plumbing of DMR-JRG."""
+
+    config_class = DMRJRGConfig
+    base_model_prefix = "dmr_jrg"
+    main_input_name = "clip_features"
+
+    def _init_weights(self, module):
+        """Linear/conv/LSTM/LayerNorm/attention by transformers' defaults, then DMR-JRG's own tensors."""
+        super()._init_weights(module)
+        config = self.config
+        if isinstance(module, ClassTokenEncoder):
+            init.normal_(module.class_token, std=0.02)
+        elif isinstance(module, GlobalAlignmentBranch):
+            init.normal_(module.class_token, std=0.02)
+            init.copy_(module.candidate_fusion_weights, torch.tensor(config.candidate_fusion_weights))
+        elif isinstance(module, ParagraphVideoRetrievalHead):
+            init.constant_(module.logit_scale, config.logit_scale_init_value)
+        elif isinstance(module, TemporalAdjacentNetwork):
+            init.copy_(module.cell_weights, module.compute_cell_weights(config))
+        elif isinstance(module, TemporalFeatureMap):
+            init.copy_(module.valid_mask, grid_tensors(config)["valid_mask"])
+        elif isinstance(module, DMRJRGModel):
+            init.normal_(module.word_vectors, std=config.word_embedding_dim**-0.5)
+            for name, tensor in grid_tensors(config).items():
+                init.copy_(getattr(module, name), tensor)
+
+
+class DMRJRGModel(DMRJRGPreTrainedModel):
+    r"""DMR-JRG (paper §III): joint video paragraph retrieval and weakly supervised grounding.
+
+    Parts (each built only when its config switch is on; a switched-off part has no parameters and costs nothing):
+    ``sentence_encoder`` (Bi-LSTM, §III-C-1), ``temporal_map`` (clip projection + 2D max-pooled map, §III-C-2),
+    ``local_branch`` (VTC-LD, Eq. 8-13), ``video_encoder``/``paragraph_encoder``/``retrieval_head`` (VPCMR, Eq. 1-7),
+    ``global_branch`` (VTFA-GD, Eq. 14-16, E3 = ``video_encoder``), ``temporal_sync`` (BTSE-TD, Eq. 18-22); GRRM
+    (Eq. 17) is a loss. Frozen word vectors live in the persistent buffer ``word_vectors`` (`set_word_vectors`).
+
+    With ``use_retrieval_branch=False`` (Table IV "base") there are no class-token encoders: `encode_videos` and
+    `encode_paragraphs` raise, and retrieval uses `grounding_similarity` (mean over a paragraph's sentences of the best
+    cell score in the video).
+
+    Example:
+        >>> import torch
+        >>> from dmr_jrg_hf import DMRJRGConfig
+        >>> from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
+        >>> model = DMRJRGModel(DMRJRGConfig.from_preset("tiny")).eval()
+        >>> model.encode_videos(torch.randn(3, 8, 12)).shape
+        torch.Size([3, 16])
+    """
+
+    def __init__(self, config: DMRJRGConfig):
+        super().__init__(config)
+        if config.use_global_branch and not config.use_retrieval_branch:
+            raise ConfigError("use_global_branch (VTFA-GD, Eq. 15-16) needs use_retrieval_branch (E1, E2 of Eq. 1)")
+        self.register_buffer("word_vectors", torch.zeros(config.vocab_size, config.word_embedding_dim))
+        for name, tensor in grid_tensors(config).items():
+            self.register_buffer(name, tensor, persistent=False)
+        self.sentence_encoder = SentenceEncoder(config)
+        self.temporal_map = TemporalFeatureMap(config)
+        self.local_branch = LocalConsistencyBranch(config)
+        retrieval = config.use_retrieval_branch
+        self.video_encoder = VideoClassTokenEncoder(config) if retrieval else None
+        self.paragraph_encoder = ParagraphClassTokenEncoder(config) if retrieval else None
+        self.retrieval_head = ParagraphVideoRetrievalHead(config) if retrieval else None
+        self.global_branch = GlobalAlignmentBranch(config) if config.use_global_branch else None
+        use_sync = config.temporal_sync_directions != "none"
+        self.temporal_sync = BidirectionalTemporalSync(config) if use_sync else None
+        self.post_init()
+
+    def set_word_vectors(self, vectors: np.ndarray | torch.Tensor) -> None:
+        """Copy frozen word vectors (row i = word id i) into the ``word_vectors`` buffer.
+
+        Raises:
+            InputError: the shape is not (vocab_size, word_embedding_dim).
+        """
+        vectors = torch.as_tensor(np.asarray(vectors) if not torch.is_tensor(vectors) else vectors)
+        expected = tuple(self.word_vectors.shape)
+        if tuple(vectors.shape) != expected:
+            raise InputError(
+                f"word vectors: expected shape (vocab_size, word_embedding_dim) = {expected}, "
+                f"got {tuple(vectors.shape)}"
+            )
+        with torch.no_grad():
+            self.word_vectors.copy_(vectors.to(self.word_vectors.dtype))
+
+    # Encoders --------------------------------------------------------------------------------------------------
+
+    def _encode_words(self, word_ids: torch.Tensor, word_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, M, J) ids -> word states (batch, M, J, hidden_size), sentence features (batch, M, hidden_size)."""
+        batch, num_sentences, num_words = word_ids.shape
+        embeddings = F.embedding(word_ids.flatten(0, 1), self.word_vectors)  # (batch*M, J, word_embedding_dim)
+        states, features = self.sentence_encoder(embeddings, word_mask.flatten(0, 1))
+        states = states.reshape(batch, num_sentences, num_words, -1)  # (batch, M, J, hidden_size)
+        return states, features.reshape(batch, num_sentences, -1)  # (batch, M, hidden_size)
+
+    def _require_retrieval(self, name: str) -> None:
+        if self.video_encoder is None:
+            raise ConfigError(
+                f"{name}: this model was built with use_retrieval_branch=False (Table IV 'base' row) and has no "
+                "retrieval embeddings; rank videos with model.grounding_similarity(...) instead"
+            )
+
+    def encode_videos(self, clip_features: torch.Tensor) -> torch.Tensor:
+        """L2-normalised retrieval embeddings of videos (E1 class token, Eq. 1); cacheable for a corpus index.
+
+        Args:
+            clip_features (torch.FloatTensor of shape (num_videos, num_clips, feature_dim)).
+
+        Returns:
+            torch.FloatTensor of shape (num_videos, hidden_size).
+        """
+        self._require_retrieval("encode_videos")
+        self._check_clips(clip_features)
+        return F.normalize(self.video_encoder(self.temporal_map.project_clips(clip_features)), dim=-1)
+
+    def encode_paragraphs(
+        self, word_ids: torch.Tensor, word_mask: torch.Tensor, sentence_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """L2-normalised retrieval embeddings of paragraphs (E2 class token, Eq. 1).
+
+        Args:
+            word_ids, word_mask (shape (batch, num_sentences, num_words)).
+            sentence_mask (torch.BoolTensor of shape (batch, num_sentences)).
+
+        Returns:
+            torch.FloatTensor of shape (batch, hidden_size).
+        """
+        self._require_retrieval("encode_paragraphs")
+        self._check_words(word_ids, word_mask, sentence_mask)
+        _, sentence_features = self._encode_words(word_ids, word_mask)
+        return F.normalize(self.paragraph_encoder(sentence_features, sentence_mask), dim=-1)
+
+    def _score_maps(self, word_ids, word_mask, sentence_mask, clips):
+        """Shared path of forward/ground: sentence features, map, VTC-LD -> (states, features, F-_m, logits)."""
+        states, sentence_features = self._encode_words(word_ids, word_mask)
+        video_map = self.temporal_map(clips)  # (batch, hidden_size, K, K), once per video
+        feature_maps, logits = self.local_branch(sentence_features, video_map, self.valid_mask)
+        return sentence_features, feature_maps, logits
+
+    def ground(
+        self,
+        word_ids: torch.Tensor,
+        word_mask: torch.Tensor,
+        sentence_mask: torch.Tensor,
+        clip_features: torch.Tensor,
+        map_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """Score maps ``P_m`` of each paragraph in the video at the same batch index (VTC-LD; BTSE/VTFA-GD off).
+
+        Returns:
+            torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips): zero at invalid cells and padded
+            sentences. Cells to seconds and NMS: ``processor.post_process_grounding``.
+        """
+        self._check_words(word_ids, word_mask, sentence_mask)
+        self._check_clips(clip_features, batch=word_ids.shape[0])
+        self._check_map_mask(map_mask)
+        clips = self.temporal_map.project_clips(clip_features)
+        _, _, logits = self._score_maps(word_ids, word_mask, sentence_mask, clips)
+        return torch.sigmoid(logits) * (self.valid_mask & sentence_mask[..., None, None])
+
+    def grounding_similarity(
+        self,
+        word_ids: torch.Tensor,
+        word_mask: torch.Tensor,
+        sentence_mask: torch.Tensor,
+        clip_features: torch.Tensor,
+        map_mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """Grounding-based paragraph-video score for every pair: mean over real sentences of the best cell score.
+
+        The retrieval score of the Table IV "base" row (no VPCMR); usable with any config. Cost grows with
+        ``num_paragraphs x num_videos`` (one VTC-LD pass per pair): callers chunk the corpus.
+
+        Args:
+            word_ids, word_mask (shape (num_paragraphs, num_sentences, num_words)); sentence_mask (shape
+                (num_paragraphs, num_sentences)); clip_features (shape (num_videos, num_clips, feature_dim)).
+
+        Returns:
+            torch.FloatTensor of shape (num_paragraphs, num_videos).
+        """
+        self._check_words(word_ids, word_mask, sentence_mask)
+        self._check_clips(clip_features)
+        self._check_map_mask(map_mask)
+        num_paragraphs, num_videos = word_ids.shape[0], clip_features.shape[0]
+        _, sentence_features = self._encode_words(word_ids, word_mask)
+        video_map = self.temporal_map(self.temporal_map.project_clips(clip_features))  # (num_videos, hidden, K, K)
+        pair_sentences = sentence_features.repeat_interleave(num_videos, 0)  # (P*N, M, hidden)
+        pair_maps = video_map.repeat(num_paragraphs, 1, 1, 1)  # (P*N, hidden, K, K)
+        _, logits = self.local_branch(pair_sentences, pair_maps, self.valid_mask)
+        best = logits.masked_fill(~self.valid_mask, float("-inf")).flatten(-2).amax(-1).sigmoid()  # (P*N, M)
+        pair_mask = sentence_mask.repeat_interleave(num_videos, 0)
+        score = (best * pair_mask).sum(-1) / pair_mask.sum(-1)
+        return score.reshape(num_paragraphs, num_videos)
+
+    # Forward -----------------------------------------------------------------------------------------------------
+
+    def forward(
+        self,
+        word_ids: torch.LongTensor,
+        word_mask: torch.BoolTensor,
+        masked_word_ids: torch.LongTensor,
+        masked_positions: torch.BoolTensor,
+        sentence_mask: torch.BoolTensor,
+        clip_features: torch.FloatTensor,
+        map_mask: torch.BoolTensor,
+        durations: torch.FloatTensor | None = None,
+        timestamps: torch.FloatTensor | None = None,
+        has_timestamps: torch.BoolTensor | None = None,
+        return_loss: bool | None = None,
+        return_dict: bool = True,
+    ) -> DMRJRGModelOutput | tuple:
+        r"""Score maps, retrieval similarity and (in training or with ``return_loss=True``) every loss of Eq. 23.
+
+        Args:
+            word_ids, masked_word_ids (torch.LongTensor of shape (batch, num_sentences, num_words)): word ids, and the
+                same with masked positions replaced by ``config.mask_token_id``.
+            word_mask, masked_positions (torch.BoolTensor of shape (batch, num_sentences, num_words)): real words;
+                masked words (reconstruction targets).
+            sentence_mask (torch.BoolTensor of shape (batch, num_sentences)): real sentences.
+            clip_features (torch.FloatTensor of shape (batch, num_clips, feature_dim)).
+            map_mask (torch.BoolTensor of shape (num_clips, num_clips)): valid cells; must be the config's grid.
+            durations (torch.FloatTensor of shape (batch,), optional): seconds (supervised loss only).
+            timestamps (torch.FloatTensor of shape (batch, num_sentences, 2), optional): seconds; read only when
+                ``config.supervision`` is ``"full"`` or ``"semi"`` (never in weak mode).
+            has_timestamps (torch.BoolTensor of shape (batch,), optional): paragraphs whose timestamps the
+                supervised loss may use (default: all of them).
+            return_loss (bool, optional): compute losses; defaults to ``self.training``. Without losses BTSE-TD and
+                VTFA-GD are not run.
+            return_dict (bool): return a `DMRJRGModelOutput` (else a tuple of its set fields).
+
+        Raises:
+            InputError: a tensor's shape, dtype or content does not match the config (named in the message).
+        """
+        self._check_words(word_ids, word_mask, sentence_mask, masked_word_ids, masked_positions)
+        self._check_clips(clip_features, batch=word_ids.shape[0])
+        self._check_map_mask(map_mask)
+        compute_loss = self.training if return_loss is None else return_loss
+        clips = self.temporal_map.project_clips(clip_features)  # (batch, K, hidden_size)
+        sentence_features, feature_maps, logits = self._score_maps(word_ids, word_mask, sentence_mask, clips)
+        cell_mask = self.valid_mask & sentence_mask[..., None, None]  # (batch, M, K, K)
+        output = DMRJRGModelOutput(score_maps=torch.sigmoid(logits) * cell_mask)
+        if self.video_encoder is not None:
+            video_tokens = self.video_encoder(clips)
+            paragraph_tokens = self.paragraph_encoder(sentence_features, sentence_mask)
+            output.video_embeddings = F.normalize(video_tokens, dim=-1)
+            output.paragraph_embeddings = F.normalize(paragraph_tokens, dim=-1)
+            output.retrieval_similarity = output.paragraph_embeddings @ output.video_embeddings.t()
+        if compute_loss:
+            masked_states, _ = self._encode_words(masked_word_ids, word_mask)
+            inputs = {"word_ids": word_ids, "word_mask": word_mask, "masked_positions": masked_positions}
+            self._add_losses(output, inputs, sentence_mask, clips, masked_states, feature_maps, logits, cell_mask)
+            if self.config.supervision != "weak":
+                output.supervised_loss = self._supervised_loss(
+                    logits, cell_mask, durations, timestamps, has_timestamps
+                )
+            output.loss = self._total_loss(output)
+        return output if return_dict else output.to_tuple()
+
+    def _add_losses(self, output, inputs, sentence_mask, clips, masked_states, feature_maps, logits, cell_mask):
+        """Fill the weak-supervision loss terms of `output` (Eq. 2-22) for the parts the config enables."""
+        config = self.config
+        top_cells = top_candidate_cells(logits, self.valid_mask, config.num_top_candidates)  # (batch, M, Q)
+        output.reconstruction_loss, output.rank_loss = self.local_branch.loss(
+            output.score_maps, top_cells, clips, masked_states, sentence_mask=sentence_mask, **inputs
+        )
+        output.local_loss = output.reconstruction_loss + config.rank_loss_weight * output.rank_loss
+        if self.retrieval_head is not None:
+            scale = self.retrieval_head.scale()
+            similarity = output.retrieval_similarity
+            output.retrieval_loss = cross_modal_retrieval_loss(
+                similarity, scale, config.triplet_margin, config.retrieval_nce_weight
+            )
+        if self.global_branch is not None:
+            video_tokens = self.video_encoder(clips)
+            fused = self.global_branch(feature_maps, top_cells, sentence_mask, video_tokens, self.video_encoder)
+            output.fused_video_embeddings = F.normalize(fused, dim=-1)
+            output.grounding_similarity = output.paragraph_embeddings @ output.fused_video_embeddings.t()
+            output.global_loss = cross_modal_retrieval_loss(
+                output.grounding_similarity, scale, config.triplet_margin, config.global_nce_weight
+            )
+            if config.use_score_distillation:
+                output.distillation_loss = score_distillation_loss(similarity, output.grounding_similarity)
+        if self.temporal_sync is not None:
+            sync_loss, output.temporal_head_loss = self.temporal_sync(
+                feature_maps, logits, cell_mask, self.cell_start, self.cell_end
+            )
+            output.temporal_loss = sync_loss + output.temporal_head_loss
+
+    def _supervised_loss(self, logits, cell_mask, durations, timestamps, has_timestamps) -> torch.Tensor:
+        """2D-TAN BCE of ``P_m`` against IoU maps of the annotated moments (``supervision`` "full"/"semi")."""
+        if timestamps is None or durations is None:
+            raise InputError(
+                f"supervision={self.config.supervision!r} needs `timestamps` (batch, num_sentences, 2) and "
+                "`durations` (batch,); pass them from the processor or use supervision='weak'"
+            )
+        batch, num_sentences = cell_mask.shape[:2]
+        if tuple(timestamps.shape) != (batch, num_sentences, 2) or tuple(durations.shape) != (batch,):
+            raise InputError(
+                f"timestamps/durations: expected shapes {(batch, num_sentences, 2)} and {(batch,)}, "
+                f"got {tuple(timestamps.shape)} and {tuple(durations.shape)}"
+            )
+        fractions = timestamps / durations.clamp(min=1e-6)[:, None, None]  # (batch, M, 2)
+        labels = span_iou_labels(
+            fractions[..., 0],
+            fractions[..., 1],
+            self.cell_start,
+            self.cell_end,
+            self.config.min_iou,
+            self.config.max_iou,
+        )
+        rows = torch.ones_like(cell_mask[:, 0, 0, 0]) if has_timestamps is None else has_timestamps.bool()
+        return masked_binary_cross_entropy(logits, labels, cell_mask & rows[:, None, None, None])
+
+    def _total_loss(self, output: DMRJRGModelOutput) -> torch.Tensor:
+        """Eq. 23 with the config's weights; absent terms (switched-off parts) count 0."""
+        config = self.config
+        weighted = [
+            (output.retrieval_loss, config.retrieval_loss_weight),
+            (output.local_loss, config.local_loss_weight),
+            (output.global_loss, config.global_loss_weight),
+            (output.temporal_loss, config.temporal_loss_weight),
+            (output.distillation_loss, config.distillation_loss_weight),
+            (output.supervised_loss, 1.0),
+        ]
+        return sum(weight * term for term, weight in weighted if term is not None)
+
+    # Input checks ------------------------------------------------------------------------------------------------
+
+    def _check_words(self, word_ids, word_mask, sentence_mask, masked_word_ids=None, masked_positions=None) -> None:
+        if word_ids.dim() != 3:
+            raise InputError(f"word_ids: expected (batch, num_sentences, num_words), got {tuple(word_ids.shape)}")
+        named = {"word_mask": word_mask, "masked_word_ids": masked_word_ids, "masked_positions": masked_positions}
+        for name, tensor in named.items():
+            if tensor is not None and tensor.shape != word_ids.shape:
+                raise InputError(
+                    f"{name}: expected shape {tuple(word_ids.shape)} like word_ids, got {tuple(tensor.shape)}"
+                )
+        if tuple(sentence_mask.shape) != tuple(word_ids.shape[:2]):
+            raise InputError(
+                f"sentence_mask: expected (batch, num_sentences) = {tuple(word_ids.shape[:2])}, "
+                f"got {tuple(sentence_mask.shape)}"
+            )
+        if word_ids.numel() and (int(word_ids.max()) >= self.config.vocab_size or int(word_ids.min()) < 0):
+            raise InputError(f"word_ids: ids must lie in [0, vocab_size={self.config.vocab_size})")
+        empty = (sentence_mask & ~word_mask.any(-1)).nonzero()
+        if len(empty):
+            raise InputError(f"sentence {empty[0, 1].item()} of paragraph {empty[0, 0].item()} has no words")
+        no_sentence = (~sentence_mask.any(-1)).nonzero()
+        if len(no_sentence):
+            raise InputError(f"paragraph {no_sentence[0, 0].item()} of the batch has no sentence")
+
+    def _check_clips(self, clip_features: torch.Tensor, batch: int | None = None) -> None:
+        expected = (batch if batch is not None else "num_videos", self.config.num_clips, self.config.feature_dim)
+        found = tuple(clip_features.shape)
+        if len(found) != 3 or found[1:] != expected[1:] or (batch is not None and found[0] != batch):
+            raise InputError(f"clip_features: expected (batch, num_clips, feature_dim) = {expected}, got {found}")
+
+    def _check_map_mask(self, map_mask: torch.Tensor) -> None:
+        if tuple(map_mask.shape) != tuple(self.valid_mask.shape) or not torch.equal(
+            map_mask.to(self.valid_mask.device).bool(), self.valid_mask
+        ):
+            raise InputError(
+                f"map_mask: expected the {tuple(self.valid_mask.shape)} valid-cell mask of num_clips="
+                f"{self.config.num_clips}, map_scale_layers={self.config.map_scale_layers}; got a different mask of "
+                f"shape {tuple(map_mask.shape)}"
+            )

@@ -1,0 +1,116 @@
+"""Local branch VTC-LD (paper §III-E, Eq. 8-13): fusion, TAN, score map, top-Q proposals, word reconstruction."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..configuration_dmr_jrg import DMRJRGConfig
+from .fusion import SentenceMomentFusion
+from .losses import reconstruction_loss, reconstruction_rank_loss
+from .reconstructor import MaskedWordReconstructor
+from .temporal_adjacent_network import MomentScoreHead, TemporalAdjacentNetwork
+
+__all__ = ["top_candidate_cells", "LocalConsistencyBranch"]
+
+
+def top_candidate_cells(logits: torch.Tensor, valid_mask: torch.Tensor, num_candidates: int) -> torch.Tensor:
+    """Flat indices ``i * K + j`` of the ``num_candidates`` best valid cells of each map, best first.
+
+    Args:
+        logits (torch.FloatTensor of shape (..., num_clips, num_clips)).
+        valid_mask (torch.BoolTensor of shape (num_clips, num_clips)).
+
+    Returns:
+        torch.LongTensor of shape (..., num_candidates).
+    """
+    scores = logits.detach().masked_fill(~valid_mask, float("-inf")).flatten(-2)  # (..., K*K)
+    return scores.topk(num_candidates, dim=-1).indices
+
+
+class LocalConsistencyBranch(nn.Module):
+    """VTC-LD (§III-E): ``P_m = sigmoid(PL(TAN((W_s h_m) ⊙ (W_v F))))`` and ``L_local = L_rec + L_rank`` (Eq. 13).
+
+    With ``config.use_temporal_adjacent_network=False`` (the Table IV "base" row) the fused map goes straight to the
+    prediction layer and no TAN is built.
+    """
+
+    def __init__(self, config: DMRJRGConfig):
+        super().__init__()
+        self.num_top_candidates = config.num_top_candidates
+        self.label_smoothing = config.reconstruction_label_smoothing
+        self.fusion = SentenceMomentFusion(config)
+        self.temporal_adjacent_network = (
+            TemporalAdjacentNetwork(config) if config.use_temporal_adjacent_network else None
+        )
+        self.score_head = MomentScoreHead(config)
+        self.reconstructor = MaskedWordReconstructor(config)
+
+    def forward(
+        self, sentence_features: torch.Tensor, video_map: torch.Tensor, valid_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Score every candidate moment for every sentence against the video at the same batch index.
+
+        Args:
+            sentence_features (torch.FloatTensor of shape (batch, num_sentences, hidden_size)): ``h_m``.
+            video_map (torch.FloatTensor of shape (batch, hidden_size, num_clips, num_clips)): ``F``.
+            valid_mask (torch.BoolTensor of shape (num_clips, num_clips)).
+
+        Returns:
+            tuple: TAN output ``F-_m`` (torch.FloatTensor of shape (batch, num_sentences, hidden_size, num_clips,
+            num_clips)) and score-map logits (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)).
+        """
+        fused = self.fusion(sentence_features, video_map, valid_mask)  # (batch, M, hidden, K, K)
+        if self.temporal_adjacent_network is not None:
+            batch, num_sentences = fused.shape[:2]
+            flat = self.temporal_adjacent_network(fused.flatten(0, 1))  # (batch*M, hidden, K, K)
+            fused = flat.reshape(batch, num_sentences, *flat.shape[1:])  # (batch, M, hidden, K, K)
+        return fused, self.score_head(fused)
+
+    def loss(
+        self,
+        probs: torch.Tensor,
+        top_cells: torch.Tensor,
+        clips: torch.Tensor,
+        masked_word_states: torch.Tensor,
+        word_ids: torch.Tensor,
+        word_mask: torch.Tensor,
+        masked_positions: torch.Tensor,
+        sentence_mask: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``L_rec`` (Eq. 11) and ``L_rank`` (Eq. 12) over the real sentences and their top-Q proposals.
+
+        Args:
+            probs (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)): ``P_m``.
+            top_cells (torch.LongTensor of shape (batch, num_sentences, num_top_candidates)).
+            clips (torch.FloatTensor of shape (batch, num_clips, hidden_size)): projected clip features ``f_k``.
+            masked_word_states (torch.FloatTensor of shape (batch, num_sentences, num_words, hidden_size)).
+            word_ids, word_mask, masked_positions (shape (batch, num_sentences, num_words)): processor outputs.
+            sentence_mask (torch.BoolTensor of shape (batch, num_sentences)).
+
+        Returns:
+            tuple of scalars: ``L_rec`` and ``L_rank``.
+        """
+        num_clips = clips.shape[1]
+        batch_index = sentence_mask.nonzero()[:, 0]  # (num_real,): padded sentences are dropped here
+        cells = top_cells[sentence_mask]  # (num_real, Q)
+        num_real, num_candidates = cells.shape
+        clip_index = torch.arange(num_clips, device=clips.device)
+        starts, ends = (cells // num_clips)[..., None], (cells % num_clips)[..., None]
+        proposal_mask = (clip_index >= starts) & (clip_index <= ends)  # (num_real, Q, K)
+        pairs = num_real * num_candidates
+        states = self.reconstructor(
+            clips[batch_index].repeat_interleave(num_candidates, 0),  # (num_real*Q, K, hidden)
+            proposal_mask.reshape(pairs, num_clips),
+            masked_word_states[sentence_mask].repeat_interleave(num_candidates, 0),  # (num_real*Q, J, hidden)
+            word_mask[sentence_mask].repeat_interleave(num_candidates, 0),
+        )
+        token_mask = masked_positions[sentence_mask].repeat_interleave(num_candidates, 0)  # (num_real*Q, J)
+        targets = word_ids[sentence_mask].repeat_interleave(num_candidates, 0)[token_mask]
+        owner = token_mask.nonzero()[:, 0]
+        rec_loss, per_pair = reconstruction_loss(
+            self.reconstructor.word_logits(states[token_mask]), targets, owner, pairs, self.label_smoothing
+        )
+        proposal_scores = probs.flatten(-2)[sentence_mask].gather(1, cells)  # (num_real, Q)
+        rank_loss = reconstruction_rank_loss(proposal_scores, per_pair.reshape(num_real, num_candidates))
+        return rec_loss, rank_loss

@@ -1,0 +1,146 @@
+"""Loss functions of DMR-JRG (paper Eq. 2-7, 11-12, 17, 20-22), pure functions that return a scalar tensor."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "info_nce_loss",
+    "triplet_ranking_loss",
+    "cross_modal_retrieval_loss",
+    "reconstruction_loss",
+    "reconstruction_rewards",
+    "reconstruction_rank_loss",
+    "score_distillation_loss",
+    "masked_binary_cross_entropy",
+]
+
+
+def info_nce_loss(similarity: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
+    """Symmetric InfoNCE, ``L_nce = L_nce^{t2v} + L_nce^{v2t}`` (Eq. 2-4).
+
+    Args:
+        similarity (torch.FloatTensor of shape (batch, batch)): cosine ``S(t_b, v_z)``, paragraph rows x video
+            columns; the positives are on the diagonal.
+        logit_scale (torch.FloatTensor scalar): λ (already exponentiated and clamped).
+    """
+    logits = similarity * logit_scale
+    targets = torch.arange(similarity.shape[0], device=similarity.device)
+    return F.cross_entropy(logits, targets) + F.cross_entropy(logits.t(), targets)
+
+
+def triplet_ranking_loss(similarity: torch.Tensor, margin: float) -> torch.Tensor:
+    """Symmetric triplet ranking loss with in-batch negatives, ``L_trip = L_trip^{t2v} + L_trip^{v2t}`` (Eq. 5-7).
+
+    Note:
+        Eq. 6-7 take one negative ``b-`` "sampled from other samples within the same batch" without saying which;
+        this uses the hardest in-batch negative of each row/column (VSE++ max-violation), the usual choice of the
+        triplet loss the paper cites. A batch of one has no negative and gives 0.
+
+    Args:
+        similarity (torch.FloatTensor of shape (batch, batch)): paragraph rows x video columns, positives on the
+            diagonal.
+        margin (float): Δ.
+    """
+    positives = similarity.diagonal()
+    eye = torch.eye(similarity.shape[0], dtype=torch.bool, device=similarity.device)
+    negatives = similarity.masked_fill(eye, float("-inf"))
+    text_to_video = (margin + negatives.max(dim=1).values - positives).clamp(min=0)
+    video_to_text = (margin + negatives.max(dim=0).values - positives).clamp(min=0)
+    return text_to_video.mean() + video_to_text.mean()
+
+
+def cross_modal_retrieval_loss(
+    similarity: torch.Tensor, logit_scale: torch.Tensor, margin: float, nce_weight: float
+) -> torch.Tensor:
+    """``L = L_trip + β·L_nce``: L_cmr of VPCMR (§III-D, with β1) and L_global of VTFA-GD (§III-F, with β2)."""
+    return triplet_ranking_loss(similarity, margin) + nce_weight * info_nce_loss(similarity, logit_scale)
+
+
+def reconstruction_loss(
+    word_logits: torch.Tensor,
+    targets: torch.Tensor,
+    token_owner: torch.Tensor,
+    num_owners: int,
+    label_smoothing: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masked-word reconstruction loss ``L_rec`` (Eq. 11) and the per-proposal losses the rank loss orders.
+
+    Note:
+        Eq. 11 sums the word log-likelihoods over the masked positions of a sentence; this averages them (as SCN's
+        released code does), so that L_rec does not grow with sentence length and stays on the scale of the other
+        terms of Eq. 23. The mean over the Q proposals and over the real sentences is as in Eq. 11.
+
+    Args:
+        word_logits (torch.FloatTensor of shape (num_tokens, vocab_size)): predictions at every masked position of
+            every (sentence, proposal) pair.
+        targets (torch.LongTensor of shape (num_tokens,)): the original word ids there.
+        token_owner (torch.LongTensor of shape (num_tokens,)): flat index of each token's
+            (sentence, proposal) pair.
+        num_owners (int): number of (sentence, proposal) pairs.
+        label_smoothing (float): label smoothing of the negative log-likelihood.
+
+    Returns:
+        tuple: the scalar ``L_rec`` and the per-pair mean loss, shape (num_owners,).
+    """
+    token_loss = F.cross_entropy(word_logits, targets, reduction="none", label_smoothing=label_smoothing)
+    total = token_loss.new_zeros(num_owners).index_add(0, token_owner, token_loss)
+    count = token_loss.new_zeros(num_owners).index_add(0, token_owner, torch.ones_like(token_loss))
+    per_pair = total / count.clamp(min=1)
+    return per_pair.mean(), per_pair
+
+
+def reconstruction_rewards(per_proposal_loss: torch.Tensor) -> torch.Tensor:
+    """Rewards ``R^q`` of Eq. 12: 1 for the best-reconstructing proposal, then ``1 - r/(Q-1)`` for rank r.
+
+    Args:
+        per_proposal_loss (torch.FloatTensor of shape (num_sentences, num_top_candidates)): reconstruction loss of each
+            proposal (lower is better). No gradient flows through the rewards.
+
+    Returns:
+        torch.FloatTensor of shape (num_sentences, num_top_candidates): the reward of each proposal, in its column.
+    """
+    num_candidates = per_proposal_loss.shape[-1]
+    order = per_proposal_loss.detach().argsort(dim=-1)
+    rank = order.argsort(dim=-1).to(per_proposal_loss.dtype)
+    return 1.0 - rank / max(num_candidates - 1, 1)
+
+
+def reconstruction_rank_loss(proposal_scores: torch.Tensor, per_proposal_loss: torch.Tensor) -> torch.Tensor:
+    """Rank loss ``L_rank`` (Eq. 12): reward-weighted log-softmax of the proposals' scores.
+
+    Args:
+        proposal_scores (torch.FloatTensor of shape (num_sentences, num_top_candidates)): ``p_m^q``, the score-map
+            probabilities of the top-Q proposals.
+        per_proposal_loss (torch.FloatTensor of shape (num_sentences, num_top_candidates)): their
+            reconstruction losses.
+    """
+    rewards = reconstruction_rewards(per_proposal_loss)
+    return -(rewards * F.log_softmax(proposal_scores, dim=-1)).mean()
+
+
+def score_distillation_loss(retrieval_scores: torch.Tensor, grounding_scores: torch.Tensor) -> torch.Tensor:
+    """GRRM ``L_mse`` (Eq. 17): ``mean over all (i, j) of (S_r[i, j] - stopgrad(S_g[i, j]))^2``.
+
+    Args:
+        retrieval_scores (torch.FloatTensor of shape (batch, batch)): S_r.
+        grounding_scores (torch.FloatTensor of shape (batch, batch)): S_g, used as a detached pseudo-label.
+    """
+    return F.mse_loss(retrieval_scores, grounding_scores.detach())
+
+
+def masked_binary_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of score-map logits against soft labels, averaged over the ``True`` cells of ``mask``.
+
+    Used by BTSE-TD (Eq. 20-21) and by the supervised 2D-TAN loss. Computed from logits (``sigmoid`` inside) for
+    numerical stability; equal to the BCE on ``P = sigmoid(logits)``.
+
+    Args:
+        logits (torch.FloatTensor of shape (..., num_clips, num_clips)): pre-sigmoid scores.
+        targets (torch.FloatTensor, same shape): soft labels in [0, 1].
+        mask (torch.BoolTensor, broadcastable to the same shape): cells that count (valid cells of real sentences).
+    """
+    mask = mask.expand_as(logits)
+    loss = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    return (loss * mask).sum() / mask.sum().clamp(min=1)

@@ -1,0 +1,76 @@
+"""Temporal Adjacent Network and the moment score head of VTC-LD (paper §III-E, after Eq. 8; 2D-TAN)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..configuration_dmr_jrg import DMRJRGConfig
+from .temporal_map import grid_tensors
+
+__all__ = ["masked_conv_weights", "TemporalAdjacentNetwork", "MomentScoreHead"]
+
+
+def masked_conv_weights(valid_mask: torch.Tensor, kernel_size: int, padding: int) -> torch.Tensor:
+    """Re-weighting of a masked 2D conv: ``1 / (valid cells under the kernel)`` at valid cells, 0 elsewhere.
+
+    Args:
+        valid_mask (torch.BoolTensor of shape (num_clips, num_clips)).
+
+    Returns:
+        torch.FloatTensor of shape (num_clips, num_clips).
+    """
+    mask = valid_mask.float()[None, None]
+    counts = F.conv2d(mask, torch.ones(1, 1, kernel_size, kernel_size), padding=padding)[0, 0]
+    return torch.where(valid_mask & (counts > 0), 1.0 / counts.clamp(min=1.0), torch.zeros_like(counts))
+
+
+class TemporalAdjacentNetwork(nn.Module):
+    """TAN of VTC-LD (§III-E): ``tan_num_layers`` masked conv layers over the fused map ``F~_m`` -> ``F-_m``.
+
+    As in 2D-TAN's ``MapConv``, each layer is ``relu(conv(x))`` times a per-cell weight ``1 / (number of valid cells
+    under the kernel)``, which normalises the response at the map's borders and sparse regions.
+
+    Note:
+        2D-TAN lets the mask grow by the kernel at every layer; here it stays the valid-cell mask, so invalid cells
+        are zero after every layer and never feed a valid one (the weights are computed once, as a buffer).
+    """
+
+    def __init__(self, config: DMRJRGConfig):
+        super().__init__()
+        self.kernel_size = config.tan_kernel_size
+        self.padding = config.tan_padding
+        self.layers = nn.ModuleList(
+            nn.Conv2d(config.hidden_size, config.hidden_size, config.tan_kernel_size, padding=config.tan_padding)
+            for _ in range(config.tan_num_layers)
+        )
+        self.register_buffer("cell_weights", self.compute_cell_weights(config), persistent=False)
+
+    def compute_cell_weights(self, config: DMRJRGConfig) -> torch.Tensor:
+        """The (num_clips, num_clips) re-weighting buffer of this config's grid."""
+        return masked_conv_weights(grid_tensors(config)["valid_mask"], config.tan_kernel_size, config.tan_padding)
+
+    def forward(self, fused_map: torch.Tensor) -> torch.Tensor:
+        """(num_maps, hidden_size, num_clips, num_clips) -> same shape, zero at invalid cells."""
+        hidden = fused_map
+        for layer in self.layers:
+            hidden = torch.relu(layer(hidden)) * self.cell_weights
+        return hidden
+
+
+class MomentScoreHead(nn.Module):
+    """Prediction layer PL (§III-E; BTSE's PL^f, PL^r of Eq. 18-19): a 1x1 conv to one score per cell.
+
+    Returns logits; ``P = sigmoid(logits)`` is the score map (losses use the logits for numerical stability).
+    """
+
+    def __init__(self, config: DMRJRGConfig):
+        super().__init__()
+        self.projection = nn.Conv2d(config.hidden_size, 1, kernel_size=1)
+
+    def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
+        """(..., hidden_size, num_clips, num_clips) -> logits (..., num_clips, num_clips)."""
+        leading = feature_map.shape[:-3]
+        flat = feature_map.reshape(-1, *feature_map.shape[-3:])  # (num_maps, hidden_size, K, K)
+        return self.projection(flat).reshape(*leading, *feature_map.shape[-2:])  # (..., K, K)

@@ -1,0 +1,92 @@
+"""Shared test helpers: `DMRJRGModelTester` builds tiny configs and padded processor-like inputs (STYLE §2.5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
+from dmr_jrg_hf.geometry import valid_cell_mask
+from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
+
+__all__ = ["DMRJRGModelTester"]
+
+
+class DMRJRGModelTester:
+    """Tiny defaults (batch 2, 3 sentences, 5 words, 8 clips, feature_dim 12, hidden 16, vocab 40) and checks.
+
+    `prepare_config_and_inputs` pads the batch: paragraph 0 has every sentence, paragraph 1 one sentence fewer and
+    shorter sentences, so padding is always exercised.
+    """
+
+    def __init__(self, batch_size: int = 2, num_sentences: int = 3, num_words: int = 5, seed: int = 0):
+        self.batch_size = batch_size
+        self.num_sentences = num_sentences
+        self.num_words = num_words
+        self.seed = seed
+
+    def get_config(self, **overrides: Any) -> DMRJRGConfig:
+        """The `tiny` preset with overrides (feature_dim 12, hidden 16, vocab 40, 8 clips, dropout 0)."""
+        return DMRJRGConfig.from_preset("tiny", **overrides)
+
+    def prepare_inputs(self, config: DMRJRGConfig, batch_size: int | None = None) -> dict[str, torch.Tensor]:
+        """Processor-like padded inputs for `config` (timestamps and durations included)."""
+        batch = batch_size or self.batch_size
+        generator = torch.Generator().manual_seed(self.seed)
+        num_sentences, num_words = self.num_sentences, self.num_words
+        sentence_count = torch.full((batch,), num_sentences)
+        sentence_count[1::2] = max(num_sentences - 1, 1)
+        sentence_mask = torch.arange(num_sentences)[None] < sentence_count[:, None]  # (batch, M)
+        lengths = torch.randint(2, num_words + 1, (batch, num_sentences), generator=generator)
+        lengths[1::2] = lengths[1::2].clamp(max=max(num_words - 1, 2))
+        word_mask = (torch.arange(num_words) < lengths[..., None]) & sentence_mask[..., None]  # (batch, M, J)
+        word_ids = torch.randint(3, config.vocab_size, (batch, num_sentences, num_words), generator=generator)
+        word_ids = word_ids * word_mask
+        masked_positions = torch.zeros_like(word_mask)
+        masked_positions[..., 0] = sentence_mask  # floor(J_m / 3) >= 1 masked word per real sentence
+        masked_positions[..., 1] = sentence_mask & (lengths >= 6)
+        masked_word_ids = word_ids.masked_fill(masked_positions, config.mask_token_id)
+        durations = torch.rand(batch, generator=generator) * 50 + 10
+        starts = torch.rand(batch, num_sentences, generator=generator) * 0.5
+        timestamps = torch.stack([starts, starts + 0.3], dim=-1) * durations[:, None, None] * sentence_mask[..., None]
+        return {
+            "word_ids": word_ids,
+            "word_mask": word_mask,
+            "masked_word_ids": masked_word_ids,
+            "masked_positions": masked_positions,
+            "sentence_mask": sentence_mask,
+            "clip_features": torch.randn(batch, config.num_clips, config.feature_dim, generator=generator),
+            "map_mask": torch.from_numpy(valid_cell_mask(config.num_clips, config.map_scale_layers)),
+            "durations": durations,
+            "timestamps": timestamps,
+        }
+
+    def prepare_config_and_inputs(self, **overrides: Any) -> tuple[DMRJRGConfig, dict[str, torch.Tensor]]:
+        config = self.get_config(**overrides)
+        return config, self.prepare_inputs(config)
+
+    def prepare_config_and_inputs_for_common(self, **overrides: Any):
+        """A seeded model (train mode), its config and inputs."""
+        config, inputs = self.prepare_config_and_inputs(**overrides)
+        torch.manual_seed(self.seed)
+        return config, DMRJRGModel(config), inputs
+
+    def create_and_check_model(self, test_case, config: DMRJRGConfig, inputs: dict[str, torch.Tensor]):
+        """Run a training-mode forward and assert every output's shape and finiteness; returns the output."""
+        model = DMRJRGModel(config).train()
+        output = model(**inputs)
+        batch, num_sentences = inputs["sentence_mask"].shape
+        num_clips, hidden = config.num_clips, config.hidden_size
+        test_case.assertEqual(tuple(output.score_maps.shape), (batch, num_sentences, num_clips, num_clips))
+        test_case.assertTrue(torch.isfinite(output.loss), f"loss not finite: {output.loss}")
+        if config.use_retrieval_branch:
+            test_case.assertEqual(tuple(output.retrieval_similarity.shape), (batch, batch))
+            test_case.assertEqual(tuple(output.video_embeddings.shape), (batch, hidden))
+            test_case.assertEqual(tuple(output.paragraph_embeddings.shape), (batch, hidden))
+        if config.use_global_branch:
+            test_case.assertEqual(tuple(output.grounding_similarity.shape), (batch, batch))
+            test_case.assertEqual(tuple(output.fused_video_embeddings.shape), (batch, hidden))
+        for name in ("loss", "local_loss", "reconstruction_loss", "rank_loss"):
+            test_case.assertEqual(output[name].dim(), 0, f"{name} is not a scalar")
+        return output
