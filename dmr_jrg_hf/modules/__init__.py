@@ -1,0 +1,56 @@
+"""Building blocks of the DMR-JRG model (paper §III); `DMRJRGModel` in `modeling_dmr_jrg` assembles them."""
+
+from .class_token_encoder import (
+    ClassTokenEncoder,
+    ParagraphClassTokenEncoder,
+    ParagraphVideoRetrievalHead,
+    VideoClassTokenEncoder,
+)
+from .fusion import GlobalAlignmentBranch, SentenceMomentFusion, fuse_top_candidates
+from .local_branch import LocalConsistencyBranch, top_candidate_cells
+from .losses import (
+    cross_modal_retrieval_loss,
+    info_nce_loss,
+    masked_binary_cross_entropy,
+    reconstruction_loss,
+    reconstruction_rank_loss,
+    reconstruction_rewards,
+    score_distillation_loss,
+    triplet_ranking_loss,
+)
+from .reconstructor import MaskedWordReconstructor
+from .temporal_adjacent_network import MomentScoreHead, TemporalAdjacentNetwork, masked_conv_weights
+from .temporal_map import TemporalFeatureMap, grid_tensors, range_max_pool
+from .temporal_sync import BidirectionalTemporalSync, soft_iou_labels, span_iou_labels
+from .text_encoder import SentenceEncoder
+
+__all__ = [
+    "BidirectionalTemporalSync",
+    "ClassTokenEncoder",
+    "GlobalAlignmentBranch",
+    "LocalConsistencyBranch",
+    "MaskedWordReconstructor",
+    "MomentScoreHead",
+    "ParagraphClassTokenEncoder",
+    "ParagraphVideoRetrievalHead",
+    "SentenceEncoder",
+    "SentenceMomentFusion",
+    "TemporalAdjacentNetwork",
+    "TemporalFeatureMap",
+    "VideoClassTokenEncoder",
+    "cross_modal_retrieval_loss",
+    "fuse_top_candidates",
+    "grid_tensors",
+    "info_nce_loss",
+    "masked_binary_cross_entropy",
+    "masked_conv_weights",
+    "range_max_pool",
+    "reconstruction_loss",
+    "reconstruction_rank_loss",
+    "reconstruction_rewards",
+    "score_distillation_loss",
+    "soft_iou_labels",
+    "span_iou_labels",
+    "top_candidate_cells",
+    "triplet_ranking_loss",
+]

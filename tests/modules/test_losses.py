@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from dmr_jrg_hf.modules.losses import (
+    info_nce_loss,
+    masked_binary_cross_entropy,
+    reconstruction_loss,
+    reconstruction_rank_loss,
+    reconstruction_rewards,
+    score_distillation_loss,
+    triplet_ranking_loss,
+)
+
+
+def test_grrm_gradient_reaches_retrieval_scores_only():
+    retrieval = torch.tensor([[0.5, 0.1], [0.2, 0.9]], requires_grad=True)
+    grounding = torch.tensor([[0.7, 0.0], [0.2, 0.5]], requires_grad=True)
+    loss = score_distillation_loss(retrieval, grounding)
+    assert torch.isclose(loss, torch.tensor((0.04 + 0.01 + 0.0 + 0.16) / 4))
+    loss.backward()
+    assert torch.allclose(retrieval.grad, (retrieval - grounding).detach() / 2)
+    assert grounding.grad is None, "S_g is a stop-gradient pseudo-label"
+
+
+@pytest.mark.parametrize(
+    "losses, expected",
+    [
+        ([0.3, 0.1, 0.2], [0.0, 1.0, 0.5]),
+        ([1.0, 2.0, 3.0, 4.0], [1.0, 2 / 3, 1 / 3, 0.0]),
+        ([5.0], [1.0]),
+    ],
+)
+def test_rank_loss_rewards_follow_reconstruction_quality(losses, expected):
+    rewards = reconstruction_rewards(torch.tensor([losses]))
+    assert torch.allclose(rewards, torch.tensor([expected])), f"losses {losses}"
+
+
+def test_rank_loss_prefers_the_best_reconstructing_proposal():
+    per_proposal = torch.tensor([[0.3, 0.1, 0.2]])
+    good = reconstruction_rank_loss(torch.tensor([[0.1, 0.9, 0.5]]), per_proposal)
+    bad = reconstruction_rank_loss(torch.tensor([[0.9, 0.1, 0.5]]), per_proposal)
+    assert good < bad
+    scores = torch.tensor([[0.2, 0.4, 0.6]])
+    log_softmax = torch.log_softmax(scores, -1)
+    expected = -(0.0 * log_softmax[0, 0] + 1.0 * log_softmax[0, 1] + 0.5 * log_softmax[0, 2]) / 3
+    assert torch.isclose(reconstruction_rank_loss(scores, per_proposal), expected)
+
+
+def test_reconstruction_loss_averages_tokens_per_pair_then_pairs():
+    logits = torch.log(torch.tensor([[0.5, 0.5], [0.25, 0.75], [0.9, 0.1]]))
+    targets = torch.tensor([0, 1, 0])
+    owner = torch.tensor([0, 0, 1])
+    loss, per_pair = reconstruction_loss(logits, targets, owner, num_owners=2, label_smoothing=0.0)
+    expected = torch.tensor([-(math.log(0.5) + math.log(0.75)) / 2, -math.log(0.9)])
+    assert torch.allclose(per_pair, expected, atol=1e-6)
+    assert torch.isclose(loss, expected.mean())
+
+
+def test_info_nce_hand_computed():
+    similarity = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    expected = 2 * -math.log(math.exp(2.0) / (math.exp(2.0) + 1.0))
+    assert math.isclose(info_nce_loss(similarity, torch.tensor(2.0)).item(), expected, rel_tol=1e-6)
+
+
+def test_triplet_uses_hardest_in_batch_negative_both_ways():
+    similarity = torch.tensor([[0.8, 0.7, 0.1], [0.0, 0.9, 0.2], [0.3, 0.1, 0.5]])
+    # t2v rows: 0.2+0.7-0.8=0.1, 0.2+0.2-0.9<0, 0.2+0.3-0.5=0 ; v2t cols: 0.2+0.3-0.8<0, 0.2+0.7-0.9=0, 0.2+0.2-0.5<0
+    assert torch.isclose(triplet_ranking_loss(similarity, 0.2), torch.tensor(0.1 / 3), atol=1e-6)
+    assert triplet_ranking_loss(torch.tensor([[0.3]]), 0.2) == 0, "a batch of one has no negative"
+
+
+def test_masked_bce_averages_over_masked_cells_only():
+    logits = torch.tensor([[0.0, 100.0], [-100.0, 0.0]])
+    targets = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    mask = torch.tensor([[True, False], [False, True]])
+    assert torch.isclose(masked_binary_cross_entropy(logits, targets, mask), torch.tensor(math.log(2.0)))
