@@ -130,6 +130,10 @@ def query_free_saliency_moments(features: Sequence[np.ndarray], durations: np.nd
     Raises:
         InputError: mismatched lengths, an empty or non-finite feature array (names the video index).
 
+    Note:
+        The rule pools the raw features straight to ``num_clips`` clips, without the processor's per-frame L2
+        normalisation and 256-frame resampling (DESIGN §2): normalising would erase the feature energy it measures.
+
     Example:
         >>> frames = np.ones((8, 4)); frames[2:4] *= 3.0
         >>> query_free_saliency_moments([frames], np.array([8.0]), num_clips=8).tolist()
