@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .baselines import fixed_window_moments, query_free_saliency_moments, random_retrieval_scores
 from .grounding import (
     GROUNDING_CUTOFFS,
     IOU_THRESHOLDS,
@@ -54,6 +55,7 @@ __all__ = [
     "CorpusCandidates",
     "EvaluationInputs",
     "evaluate_all",
+    "fixed_window_moments",
     "format_results_table",
     "grounding_metrics",
     "grounding_metrics_from_ious",
@@ -63,6 +65,8 @@ __all__ = [
     "order_consistency",
     "paragraph_recall",
     "prediction_ious",
+    "query_free_saliency_moments",
+    "random_retrieval_scores",
     "recall_hits",
     "retrieval_metrics",
     "retrieval_metrics_from_ranks",
