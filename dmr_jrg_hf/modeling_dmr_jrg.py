@@ -94,6 +94,8 @@ class DMRJRGPreTrainedModel(PreTrainedModel):
             init.constant_(module.logit_scale, config.logit_scale_init_value)
         elif isinstance(module, TemporalAdjacentNetwork):
             init.copy_(module.cell_weights, module.compute_cell_weights(config))
+            for layer in module.layers:
+                init.kaiming_normal_(layer.weight, nonlinearity="relu")
         elif isinstance(module, TemporalFeatureMap):
             init.copy_(module.valid_mask, grid_tensors(config)["valid_mask"])
         elif isinstance(module, DMRJRGModel):

@@ -13,28 +13,34 @@ __all__ = ["masked_conv_weights", "TemporalAdjacentNetwork", "MomentScoreHead"]
 
 
 def masked_conv_weights(valid_mask: torch.Tensor, kernel_size: int, padding: int) -> torch.Tensor:
-    """Re-weighting of a masked 2D conv: ``1 / (valid cells under the kernel)`` at valid cells, 0 elsewhere.
+    """Re-weighting of a masked 2D conv: ``kernel_size**2 / (valid cells under the kernel)`` at valid cells, else 0.
 
     Args:
         valid_mask (torch.BoolTensor of shape (num_clips, num_clips)).
 
     Returns:
-        torch.FloatTensor of shape (num_clips, num_clips).
+        torch.FloatTensor of shape (num_clips, num_clips): 1 where the whole kernel sees valid cells, larger at the
+        map's borders and in its sparse regions, 0 at invalid cells.
     """
     mask = valid_mask.float()[None, None]
     counts = F.conv2d(mask, torch.ones(1, 1, kernel_size, kernel_size), padding=padding)[0, 0]
-    return torch.where(valid_mask & (counts > 0), 1.0 / counts.clamp(min=1.0), torch.zeros_like(counts))
+    area = float(kernel_size * kernel_size)
+    return torch.where(valid_mask & (counts > 0), area / counts.clamp(min=1.0), torch.zeros_like(counts))
 
 
 class TemporalAdjacentNetwork(nn.Module):
     """TAN of VTC-LD (§III-E): ``tan_num_layers`` masked conv layers over the fused map ``F~_m`` -> ``F-_m``.
 
-    As in 2D-TAN's ``MapConv``, each layer is ``relu(conv(x))`` times a per-cell weight ``1 / (number of valid cells
-    under the kernel)``, which normalises the response at the map's borders and sparse regions.
+    As in 2D-TAN's ``MapConv``, each layer is ``relu(conv(x))`` times a per-cell weight that compensates for the
+    invalid cells under the kernel at the map's borders and in its sparse regions (`masked_conv_weights`).
 
     Note:
-        2D-TAN lets the mask grow by the kernel at every layer; here it stays the valid-cell mask, so invalid cells
-        are zero after every layer and never feed a valid one (the weights are computed once, as a buffer).
+        2D-TAN weighs by ``1 / count``; this weighs by ``kernel_size**2 / count`` (partial-convolution scaling). The
+        two differ by a constant factor per layer, which the conv weights absorb (ReLU is positively homogeneous), so
+        the function class is the same; this one keeps the signal's scale through the layers, and the convs get He
+        initialisation, so the score map does not start flat. 2D-TAN also lets the mask grow by the kernel at every
+        layer; here it stays the valid-cell mask, so invalid cells are zero after every layer and never feed a valid
+        one (the weights are computed once, as a buffer).
     """
 
     def __init__(self, config: DMRJRGConfig):

@@ -11,8 +11,14 @@ def test_masked_conv_weights_hand_computed():
     weights = masked_conv_weights(valid, kernel_size=3, padding=1)
     # valid neighbours under a 3x3 kernel: (0,0)->3 [(0,0),(0,1),(1,1)], (0,1)->5, (0,2)->4,
     # (1,1)->6, (1,2)->5, (2,2)->3
-    expected = torch.tensor([[1 / 3, 1 / 5, 1 / 4], [0, 1 / 6, 1 / 5], [0, 0, 1 / 3]])
+    expected = 9 * torch.tensor([[1 / 3, 1 / 5, 1 / 4], [0, 1 / 6, 1 / 5], [0, 0, 1 / 3]])
     assert torch.allclose(weights, expected)
+
+
+def test_masked_conv_weights_are_one_inside_a_dense_map():
+    weights = masked_conv_weights(torch.ones(5, 5, dtype=torch.bool), kernel_size=3, padding=1)
+    assert torch.equal(weights[1:4, 1:4], torch.ones(3, 3))
+    assert weights[0, 0] == 9 / 4
 
 
 def test_tan_keeps_invalid_cells_zero_and_has_the_configured_layers():
