@@ -89,8 +89,16 @@ def top_videos(similarity, num_videos: int) -> np.ndarray:
     scores = as_similarity(similarity)
     if num_videos < 1:
         raise InputError(f"num_videos: expected a positive int, got {num_videos}")
-    order = np.argsort(-scores, axis=1, kind="stable")
-    return order[:, :num_videos].astype(np.int64)
+    num_videos = min(num_videos, scores.shape[1])
+    selected = np.argpartition(-scores, num_videos - 1, axis=1)[:, :num_videos]  # (num_paragraphs, N), unordered
+    selected_scores = np.take_along_axis(scores, selected, axis=1)
+    order = np.lexsort((selected, -selected_scores), axis=1)  # by score, then by column
+    top = np.take_along_axis(selected, order, axis=1)
+    # a tie at the N-th score may have let argpartition pick a higher column over a lower one: redo those rows
+    boundary_ties = (scores >= selected_scores.min(axis=1, keepdims=True)).sum(axis=1) > num_videos
+    if boundary_ties.any():
+        top[boundary_ties] = np.argsort(-scores[boundary_ties], axis=1, kind="stable")[:, :num_videos]
+    return top.astype(np.int64)
 
 
 def retrieval_metrics_from_ranks(ranks: np.ndarray, ks: Sequence[int] = RETRIEVAL_CUTOFFS) -> dict[str, float]:

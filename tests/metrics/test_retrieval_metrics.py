@@ -64,6 +64,11 @@ def test_top_videos_breaks_ties_by_column():
     # 0.9 first; 0.5 at columns 0 and 2 -> column 0 first
     assert top_videos([[0.5, 0.9, 0.5]], 2).tolist() == [[1, 0]], "top videos order"
     assert top_videos([[0.5, 0.9, 0.5]], 10).shape == (1, 3), "top videos capped at the corpus size"
+    # many ties (scores in {0, 1, 2, 3}): same lists as a stable full sort, for every N
+    scores = np.random.default_rng(0).integers(0, 4, size=(50, 9)).astype(float)
+    for num_videos in (1, 3, 9):
+        expected = np.argsort(-scores, axis=1, kind="stable")[:, :num_videos]
+        np.testing.assert_array_equal(top_videos(scores, num_videos), expected, err_msg=f"ties, N={num_videos}")
 
 
 @pytest.mark.parametrize(
