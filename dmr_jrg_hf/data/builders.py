@@ -66,7 +66,8 @@ class BenchmarkConfig(datasets.BuilderConfig):
 
     Args:
         annotations_dir (str): folder with the benchmark's annotation files.
-        features (str, optional): HDF5 feature file or folder of ``{video_id}.npy``; None builds annotation-only rows.
+        features_path (str, optional): HDF5 feature file or folder of ``{video_id}.npy``; None builds annotation-only
+            rows.
         embed_features (bool, default False): store each paragraph's ``(T, D)`` features in ``video_features``.
         feature_dim (int, optional): D the features must have (usually ``config.feature_dim``); None infers it.
         dataset_key (str, optional): dataset inside a video's HDF5 group (default ``c3d_features``).
@@ -78,7 +79,7 @@ class BenchmarkConfig(datasets.BuilderConfig):
     """
 
     annotations_dir: str | None = None
-    features: str | None = None
+    features_path: str | None = None
     embed_features: bool = False
     feature_dim: int | None = None
     dataset_key: str | None = None
@@ -95,7 +96,7 @@ class BenchmarkConfig(datasets.BuilderConfig):
             raise ConfigError(
                 f"missing_features must be one of {MISSING_FEATURE_POLICIES}, got {self.missing_features!r}"
             )
-        if self.embed_features and self.features is None:
+        if self.embed_features and self.features_path is None:
             raise ConfigError("embed_features=True needs a feature file (features=...)")
         try:
             self.defect_policy()
@@ -136,9 +137,9 @@ class BenchmarkBuilder(datasets.GeneratorBasedBuilder):
 
     @property
     def feature_reader(self) -> VideoFeatureReader | None:
-        """The lazy reader of ``config.features`` (None for annotation-only builds)."""
-        if self._reader is None and self.config.features is not None:
-            self._reader = open_features(self.config.features, self.config.feature_dim, self.config.dataset_key)
+        """The lazy reader of ``config.features_path`` (None for annotation-only builds)."""
+        if self._reader is None and self.config.features_path is not None:
+            self._reader = open_features(self.config.features_path, self.config.feature_dim, self.config.dataset_key)
         return self._reader
 
     @property
@@ -301,7 +302,7 @@ def make_builder(
         dataset_name=name,
         hash=_fingerprint(annotations_dir, features_path),
         annotations_dir=str(annotations_dir.resolve()),
-        features=str(features_path.resolve()) if features_path is not None else None,
+        features_path=str(features_path.resolve()) if features_path is not None else None,
         **options,
     )
 
@@ -319,6 +320,12 @@ class BenchmarkData:
     paragraphs: datasets.DatasetDict
     features: Mapping[str, np.ndarray] | None
     report: PreparationReport
+
+
+def _empty_split(builder: BenchmarkBuilder) -> datasets.Dataset:
+    """A split with no rows (every paragraph skipped): `datasets` cannot read one back, so build it from the schema."""
+    features = builder.info.features
+    return datasets.Dataset.from_dict({name: [] for name in features}, features=features)
 
 
 def load_benchmark(
@@ -367,8 +374,13 @@ def load_benchmark(
         **builder_options,
     )
     builder.download_and_prepare()
-    paragraphs = builder.as_dataset()
-    _, report = builder.collect()
+    rows, report = builder.collect()
+    paragraphs = datasets.DatasetDict(
+        {
+            split: builder.as_dataset(split=split) if split_rows else _empty_split(builder)
+            for split, split_rows in rows.items()
+        }
+    )
     logger.info("%s", report.summary())
     return BenchmarkData(paragraphs=paragraphs, features=builder.feature_reader, report=report)
 
