@@ -49,7 +49,8 @@ class DMRJRGModelOutput(ModelOutput):
         supervised_loss (torch.FloatTensor scalar): 2D-TAN BCE on timestamp IoU maps (``supervision`` full/semi).
         score_maps (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)): ``P_m``, zero at invalid
             cells and padded sentences.
-        retrieval_similarity (torch.FloatTensor of shape (batch, batch)): ``S_r``, paragraph rows x video columns.
+        retrieval_similarity (torch.FloatTensor of shape (batch, batch)): ``S_r``, paragraph rows x video columns
+            (None with ``use_retrieval_branch=False``: use `DMRJRGModel.grounding_similarity`).
         grounding_similarity (torch.FloatTensor of shape (batch, batch)): ``S_g`` of VTFA-GD (with losses only).
         video_embeddings (torch.FloatTensor of shape (batch, hidden_size)): L2-normalised E1 class tokens.
         paragraph_embeddings (torch.FloatTensor of shape (batch, hidden_size)): L2-normalised E2 class tokens.
@@ -208,9 +209,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         _, sentence_features = self._encode_words(word_ids, word_mask)
         return F.normalize(self.paragraph_encoder(sentence_features, sentence_mask), dim=-1)
 
-    def _score_maps(self, word_ids, word_mask, sentence_mask, clips):
-        """Shared path of forward/ground: sentence features, map, VTC-LD -> (states, features, F-_m, logits)."""
-        states, sentence_features = self._encode_words(word_ids, word_mask)
+    def _score_maps(self, word_ids, word_mask, clips):
+        """Shared path of forward/ground: sentence features ``h_m``, the map ``F``, VTC-LD -> (h_m, F-_m, logits)."""
+        _, sentence_features = self._encode_words(word_ids, word_mask)
         video_map = self.temporal_map(clips)  # (batch, hidden_size, K, K), once per video
         feature_maps, logits = self.local_branch(sentence_features, video_map, self.valid_mask)
         return sentence_features, feature_maps, logits
@@ -225,6 +226,14 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
     ) -> torch.Tensor:
         """Score maps ``P_m`` of each paragraph in the video at the same batch index (VTC-LD; BTSE/VTFA-GD off).
 
+        Sentence features are computed once per paragraph and the 2D map once per video.
+
+        Args:
+            word_ids, word_mask (shape (batch, num_sentences, num_words)): processor outputs.
+            sentence_mask (torch.BoolTensor of shape (batch, num_sentences)).
+            clip_features (torch.FloatTensor of shape (batch, num_clips, feature_dim)).
+            map_mask (torch.BoolTensor of shape (num_clips, num_clips)): must be the config's valid-cell mask.
+
         Returns:
             torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips): zero at invalid cells and padded
             sentences. Cells to seconds and NMS: ``processor.post_process_grounding``.
@@ -233,7 +242,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         self._check_clips(clip_features, batch=word_ids.shape[0])
         self._check_map_mask(map_mask)
         clips = self.temporal_map.project_clips(clip_features)
-        _, _, logits = self._score_maps(word_ids, word_mask, sentence_mask, clips)
+        _, _, logits = self._score_maps(word_ids, word_mask, clips)
         return torch.sigmoid(logits) * (self.valid_mask & sentence_mask[..., None, None])
 
     def grounding_similarity(
@@ -314,9 +323,10 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         self._check_map_mask(map_mask)
         compute_loss = self.training if return_loss is None else return_loss
         clips = self.temporal_map.project_clips(clip_features)  # (batch, K, hidden_size)
-        sentence_features, feature_maps, logits = self._score_maps(word_ids, word_mask, sentence_mask, clips)
+        sentence_features, feature_maps, logits = self._score_maps(word_ids, word_mask, clips)
         cell_mask = self.valid_mask & sentence_mask[..., None, None]  # (batch, M, K, K)
         output = DMRJRGModelOutput(score_maps=torch.sigmoid(logits) * cell_mask)
+        video_tokens = None
         if self.video_encoder is not None:
             video_tokens = self.video_encoder(clips)
             paragraph_tokens = self.paragraph_encoder(sentence_features, sentence_mask)
@@ -326,7 +336,8 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         if compute_loss:
             masked_states, _ = self._encode_words(masked_word_ids, word_mask)
             inputs = {"word_ids": word_ids, "word_mask": word_mask, "masked_positions": masked_positions}
-            self._add_losses(output, inputs, sentence_mask, clips, masked_states, feature_maps, logits, cell_mask)
+            maps = {"feature_maps": feature_maps, "logits": logits, "cell_mask": cell_mask}
+            self._add_losses(output, inputs, sentence_mask, clips, video_tokens, masked_states, **maps)
             if self.config.supervision != "weak":
                 output.supervised_loss = self._supervised_loss(
                     logits, cell_mask, durations, timestamps, has_timestamps
@@ -334,7 +345,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             output.loss = self._total_loss(output)
         return output if return_dict else output.to_tuple()
 
-    def _add_losses(self, output, inputs, sentence_mask, clips, masked_states, feature_maps, logits, cell_mask):
+    def _add_losses(
+        self, output, inputs, sentence_mask, clips, video_tokens, masked_states, feature_maps, logits, cell_mask
+    ):
         """Fill the weak-supervision loss terms of `output` (Eq. 2-22) for the parts the config enables."""
         config = self.config
         top_cells = top_candidate_cells(logits, self.valid_mask, config.num_top_candidates)  # (batch, M, Q)
@@ -349,7 +362,6 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
                 similarity, scale, config.triplet_margin, config.retrieval_nce_weight
             )
         if self.global_branch is not None:
-            video_tokens = self.video_encoder(clips)
             fused = self.global_branch(feature_maps, top_cells, sentence_mask, video_tokens, self.video_encoder)
             output.fused_video_embeddings = F.normalize(fused, dim=-1)
             output.grounding_similarity = output.paragraph_embeddings @ output.fused_video_embeddings.t()
