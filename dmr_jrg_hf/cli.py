@@ -1,0 +1,272 @@
+"""``dmr-jrg`` command line: demo, prepare, train, evaluate, bench.
+
+Each subcommand is a thin ``_run_<name>(args) -> int`` over a library function; heavy imports happen inside it so that
+``dmr-jrg --help`` stays fast. Results go to stdout (or ``--output``), logs and progress to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, DMRJRGError
+
+__all__ = ["main", "build_parser", "parse_overrides"]
+
+logger = logging.getLogger("dmr_jrg_hf")
+
+
+def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
+    """``--set key=value`` pairs -> dict; values parsed as JSON when they are JSON (numbers, lists, true/false)."""
+    overrides: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        try:
+            overrides[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key.strip()] = value
+    return overrides
+
+
+def _emit(payload: dict, output: str | None) -> None:
+    text = json.dumps(payload, indent=2)
+    if output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_text(text + "\n")
+        print(f"wrote {output}", file=sys.stderr)
+    else:
+        print(text)
+
+
+# Subcommands ---------------------------------------------------------------------------------------------------
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    result = run_demo(args.output_dir, seed=args.seed, num_train_epochs=args.epochs, show_progress=not args.quiet)
+    print(result.table)
+    print()
+    print(result.query_report)
+    print(f"\nresults: {result.output_dir / 'results.json'}  model: {result.output_dir}  ({result.seconds:.0f} s)")
+    return 0
+
+
+def _run_prepare(args: argparse.Namespace) -> int:
+    from .data import prepare_benchmark
+
+    report = prepare_benchmark(args.benchmark, args.annotations, args.features, args.out)
+    print(report.summary())
+    return 0
+
+
+def _load_data(args: argparse.Namespace):
+    """Paragraph splits and features from ``--benchmark`` (real files) or the synthetic generator."""
+    if args.benchmark == "synthetic":
+        from .data.synthetic import generate_synthetic_benchmark
+
+        benchmark = generate_synthetic_benchmark(seed=args.seed)
+        return benchmark.paragraphs, benchmark.features
+    from .data import load_benchmark
+
+    if not args.annotations:
+        raise ConfigError(f"--benchmark {args.benchmark} needs --annotations DIR (and --features for training)")
+    data = load_benchmark(args.benchmark, args.annotations, args.features)
+    print(data.report.summary(), file=sys.stderr)
+    return {split: list(rows) for split, rows in data.paragraphs.items()}, data.features
+
+
+def _limit(rows: list, count: int | None) -> list:
+    return rows if count is None else rows[:count]
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from .configuration_dmr_jrg import DMRJRGConfig
+    from .modeling_dmr_jrg import DMRJRGModel
+    from .processing_dmr_jrg import DMRJRGProcessor
+    from .training import DMRJRGTrainer, TrainingArguments
+
+    splits, features = _load_data(args)
+    if features is None:
+        raise ConfigError("training needs video features: pass --features FILE_OR_DIR")
+    train_rows = _limit(splits["train"], args.max_train_paragraphs)
+    eval_rows = _limit(splits.get("validation") or splits.get("test") or [], args.max_eval_paragraphs) or None
+    overrides = parse_overrides(args.set)
+    config = (
+        DMRJRGConfig.from_json_file(args.config).with_overrides(**overrides)
+        if args.config
+        else DMRJRGConfig.from_preset(args.preset, ablation=args.ablation, **overrides)
+    )
+    sample = features[train_rows[0]["video_id"]]
+    if sample.shape[1] != config.feature_dim:
+        logger.info("feature_dim set from the data: %d (config had %d)", sample.shape[1], config.feature_dim)
+        config = config.with_overrides(feature_dim=int(sample.shape[1]))
+    processor = DMRJRGProcessor.from_corpus(
+        [sentence for row in train_rows for sentence in row["sentences"]],
+        config=config,
+        word_vectors=args.word_vectors,
+        seed=args.seed,
+    )
+    model = DMRJRGModel(config)
+    model.set_word_vectors(processor.word_vectors)
+    training_args = TrainingArguments(
+        output_dir=args.output_dir,
+        seed=args.seed,
+        num_train_epochs=args.epochs,
+        train_batch_size=args.batch_size,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        mixed_precision=args.mixed_precision,
+        eval_every_epochs=args.eval_every if eval_rows else 0,
+        resume_from_checkpoint=args.resume,
+        show_progress=not args.quiet,
+    )
+    output = DMRJRGTrainer(model, processor, training_args, train_rows, features, eval_rows=eval_rows).train()
+    _emit(
+        {
+            "epochs": output.epochs_completed,
+            "best_epoch": output.best_epoch,
+            "best_metric": output.best_metric,
+            "history": output.history,
+            "output_dir": args.output_dir,
+        },
+        args.output,
+    )
+    return 0
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from .modeling_dmr_jrg import DMRJRGModel
+    from .processing_dmr_jrg import DMRJRGProcessor
+    from .training import evaluate_baselines, evaluate_model
+
+    splits, features = _load_data(args)
+    if args.split not in splits:
+        raise ConfigError(f"split {args.split!r} not found; available: {sorted(splits)}")
+    rows = _limit(splits[args.split], args.max_eval_paragraphs)
+    model = DMRJRGModel.from_pretrained(args.model)
+    processor = DMRJRGProcessor.from_pretrained(args.model)
+    results: dict[str, Any] = {
+        "model": evaluate_model(
+            model, processor, rows, features, protocols=args.protocols, show_progress=not args.quiet
+        )
+    }
+    if args.baselines:
+        results["baselines"] = evaluate_baselines(rows, features, model.config.num_clips, seed=args.seed)
+    _emit(results, args.output)
+    return 0
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from .benchmarking import benchmark_model_step
+    from .configuration_dmr_jrg import DMRJRGConfig
+
+    reports = [benchmark_model_step(DMRJRGConfig.from_preset(preset), num_steps=args.steps) for preset in args.presets]
+    _emit({"model": reports}, args.output)
+    return 0
+
+
+# Parser --------------------------------------------------------------------------------------------------------
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=0, help="seed of data generation, masking and training")
+    parser.add_argument("--output", help="write the JSON result here instead of stdout")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def _add_data(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--benchmark",
+        default="synthetic",
+        help="synthetic, activitynet_captions, charades_sta or tacos",
+    )
+    parser.add_argument("--annotations", help="folder with the benchmark's annotation files")
+    parser.add_argument("--features", help="HDF5 file or folder of {video_id}.npy features")
+    parser.add_argument("--max-eval-paragraphs", type=int, help="evaluate on the first N paragraphs only")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(prog="dmr-jrg", description=__doc__.splitlines()[0], formatter_class=formatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--debug", action="store_true", help="re-raise errors with their traceback")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser(
+        "demo", help="train + evaluate + query on the synthetic benchmark", formatter_class=formatter
+    )
+    demo.add_argument("--output-dir", default="outputs/demo")
+    demo.add_argument("--epochs", type=int, help="override the demo's number of epochs")
+    _add_common(demo)
+    demo.set_defaults(run=_run_demo)
+
+    prepare = commands.add_parser(
+        "prepare", help="raw benchmark files -> Hub-ready dataset folder", formatter_class=formatter
+    )
+    prepare.add_argument("benchmark", help="activitynet_captions, charades_sta or tacos")
+    prepare.add_argument("--annotations", required=True)
+    prepare.add_argument("--features")
+    prepare.add_argument("--out", required=True)
+    prepare.set_defaults(run=_run_prepare)
+
+    train = commands.add_parser("train", help="train DMR-JRG (weak supervision by default)", formatter_class=formatter)
+    _add_data(train)
+    train.add_argument("--preset", default="tiny", help="activitynet, charades, tacos or tiny")
+    train.add_argument("--ablation", help="a Table IV row, e.g. base+vpcmr")
+    train.add_argument("--config", help="config.json to start from instead of a preset")
+    train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field")
+    train.add_argument("--word-vectors", help="word2vec-format file (default: Word2Vec on the training sentences)")
+    train.add_argument("--output-dir", default="outputs/train")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--gradient-accumulation-steps", type=int, default=1)
+    train.add_argument("--mixed-precision", default="no", choices=["no", "bf16", "fp16"])
+    train.add_argument("--eval-every", type=int, default=1, help="validate every N epochs")
+    train.add_argument("--resume", help="checkpoint folder or 'latest'")
+    train.add_argument("--max-train-paragraphs", type=int, help="train on the first N paragraphs only")
+    _add_common(train)
+    train.set_defaults(run=_run_train)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a saved model", formatter_class=formatter)
+    _add_data(evaluate)
+    evaluate.add_argument("--model", required=True, help="folder written by train/demo (or a Hub repo id)")
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--protocols", nargs="+", default=["retrieval", "grounding", "vprg", "vcmr"])
+    evaluate.add_argument("--baselines", action="store_true", help="also report timestamp-free baselines")
+    _add_common(evaluate)
+    evaluate.set_defaults(run=_run_evaluate)
+
+    bench = commands.add_parser("bench", help="measure a forward+backward step per preset", formatter_class=formatter)
+    bench.add_argument("--presets", nargs="+", default=["tiny", "charades", "tacos", "activitynet"])
+    bench.add_argument("--steps", type=int, default=3)
+    _add_common(bench)
+    bench.set_defaults(run=_run_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``dmr-jrg``: returns 0 on success, 1 on a package error, 2 on a usage error."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return args.run(args)
+    except DMRJRGError as error:
+        if args.debug:
+            raise
+        print(f"dmr-jrg {args.command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

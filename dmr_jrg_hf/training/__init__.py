@@ -1,0 +1,19 @@
+"""Training and evaluation of DMR-JRG with Accelerate (DESIGN §4-5)."""
+
+from .arguments import MIXED_PRECISION_CHOICES, TrainingArguments
+from .evaluation import DEFAULT_PROTOCOLS, EvaluationSet, evaluate_baselines, evaluate_model
+from .schedules import step_decay_schedule
+from .trainer import DMRJRGTrainer, TrainOutput, select_supervised_paragraphs
+
+__all__ = [
+    "DEFAULT_PROTOCOLS",
+    "MIXED_PRECISION_CHOICES",
+    "DMRJRGTrainer",
+    "EvaluationSet",
+    "TrainOutput",
+    "TrainingArguments",
+    "evaluate_baselines",
+    "evaluate_model",
+    "select_supervised_paragraphs",
+    "step_decay_schedule",
+]

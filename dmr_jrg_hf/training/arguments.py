@@ -1,0 +1,80 @@
+"""Run settings of the trainer (what is not a model hyper-parameter: paths, seed, precision, evaluation cadence)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+
+__all__ = ["TrainingArguments", "MIXED_PRECISION_CHOICES"]
+
+MIXED_PRECISION_CHOICES = ("no", "bf16", "fp16")
+
+
+@dataclass
+class TrainingArguments:
+    """Settings of one training run. The schedule itself (lr, decay, epochs, batch size, grad clip, supervision)
+    lives in `DMRJRGConfig`; ``num_train_epochs`` and ``train_batch_size`` here override it when given.
+
+    Args:
+        output_dir (str): run folder: checkpoints/, best/ (if evaluating), logs/, final model, results.json.
+        seed (int): seeds Python, numpy, torch, the sampler and the word masking.
+        num_train_epochs (int, optional): overrides ``config.num_train_epochs``.
+        train_batch_size (int, optional): per-process batch size, overrides ``config.train_batch_size``.
+        gradient_accumulation_steps (int): batches per optimizer step.
+        mixed_precision (str): "no", "bf16" (CPU and GPU) or "fp16" (GPU).
+        eval_every_epochs (int): evaluate on the validation rows every N epochs (0: never).
+        best_metric (str): ``protocol/metric`` that selects the best checkpoint, e.g. ``vprg/R@1,IoU=0.5``.
+        eval_protocols (tuple[str, ...]): protocols computed at each validation.
+        save_every_epochs (int): write a resumable checkpoint every N epochs (0: never).
+        save_total_limit (int): resumable checkpoints kept (oldest removed first).
+        resume_from_checkpoint (str, optional): a checkpoint folder, or "latest" for the newest one in output_dir.
+        max_steps_per_epoch (int, optional): cut every epoch after this many batches (smoke tests).
+        log_every_steps (int): TensorBoard logging period in optimizer steps.
+        report_to_tensorboard (bool): write TensorBoard event files under ``output_dir/logs``.
+        show_progress (bool): tqdm progress bars on the main process.
+        num_workers (int): DataLoader workers.
+        semi_supervised_seed (int): chooses the paragraphs with timestamps in ``semi`` mode.
+    """
+
+    output_dir: str = "outputs/run"
+    seed: int = 42
+    num_train_epochs: int | None = None
+    train_batch_size: int | None = None
+    gradient_accumulation_steps: int = 1
+    mixed_precision: str = "no"
+    eval_every_epochs: int = 1
+    best_metric: str = "vprg/R@1,IoU=0.5"
+    eval_protocols: tuple[str, ...] = field(default=("retrieval", "grounding", "vprg"))
+    save_every_epochs: int = 1
+    save_total_limit: int = 2
+    resume_from_checkpoint: str | None = None
+    max_steps_per_epoch: int | None = None
+    log_every_steps: int = 10
+    report_to_tensorboard: bool = True
+    show_progress: bool = True
+    num_workers: int = 0
+    semi_supervised_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mixed_precision not in MIXED_PRECISION_CHOICES:
+            raise ConfigError(
+                f"mixed_precision must be one of {MIXED_PRECISION_CHOICES}, got {self.mixed_precision!r}"
+            )
+        for name in ("gradient_accumulation_steps", "log_every_steps", "save_total_limit"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("eval_every_epochs", "save_every_epochs", "num_workers"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if "/" not in self.best_metric:
+            raise ConfigError(f"best_metric must read 'protocol/metric', got {self.best_metric!r}")
+        self.eval_protocols = tuple(self.eval_protocols)
+
+    @property
+    def output_path(self) -> Path:
+        return Path(self.output_dir)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

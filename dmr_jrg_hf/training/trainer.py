@@ -1,0 +1,352 @@
+"""Accelerate trainer of DMR-JRG (paper §III-H, §IV-B): Adam, step decay, grad clip, checkpoint/resume, TensorBoard.
+
+The same code runs on CPU, one GPU, several GPUs (DDP) and several machines through `accelerate launch`. With
+``config.supervision == "weak"`` (the paper's setting) the training rows lose their ``timestamps`` column before the
+data loader is built, so no code path can read a training timestamp.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator, DataLoaderConfiguration, DistributedDataParallelKwargs
+from accelerate.logging import get_logger
+from accelerate.utils import set_seed
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..data.collator import DMRJRGCollator
+from ..errors import ConfigError
+from .arguments import TrainingArguments
+from .evaluation import evaluate_model
+from .schedules import step_decay_schedule
+
+__all__ = ["DMRJRGTrainer", "TrainOutput", "select_supervised_paragraphs"]
+
+logger = get_logger(__name__)
+
+LOSS_FIELDS = (
+    "loss",
+    "retrieval_loss",
+    "local_loss",
+    "reconstruction_loss",
+    "rank_loss",
+    "global_loss",
+    "temporal_loss",
+    "distillation_loss",
+    "supervised_loss",
+)
+STATE_FILE = "trainer_state.json"
+
+
+@dataclass
+class TrainOutput:
+    """What a finished run reports: steps, epochs, the best validation value and every evaluation."""
+
+    global_step: int
+    epochs_completed: int
+    best_metric: float | None
+    best_epoch: int | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    train_seconds: float = 0.0
+
+
+def select_supervised_paragraphs(num_paragraphs: int, fraction: float, seed: int) -> np.ndarray:
+    """``semi`` supervision: a seeded choice of ``round(fraction * n)`` (at least one) paragraphs with timestamps."""
+    chosen = np.zeros(num_paragraphs, dtype=bool)
+    count = max(1, round(fraction * num_paragraphs))
+    chosen[np.random.default_rng(seed).permutation(num_paragraphs)[:count]] = True
+    return chosen
+
+
+def _rows_for_supervision(rows: Sequence[Mapping[str, Any]], config, seed: int) -> list[dict[str, Any]]:
+    """Weak: drop timestamps. Full: keep them for every row. Semi: keep them and flag the chosen paragraphs."""
+    rows = [dict(row) for row in rows]
+    if config.supervision == "weak":
+        for row in rows:
+            row.pop("timestamps", None)
+        return rows
+    flags = (
+        np.ones(len(rows), dtype=bool)
+        if config.supervision == "full"
+        else select_supervised_paragraphs(len(rows), config.semi_supervised_fraction, seed)
+    )
+    for row, flag in zip(rows, flags, strict=True):
+        row["has_timestamps"] = bool(flag)
+    return rows
+
+
+class DMRJRGTrainer:
+    """Train a `DMRJRGModel` on paragraph rows and a video-feature mapping.
+
+    Args:
+        model (DMRJRGModel): built from the config the processor was made with (word vectors already set).
+        processor (DMRJRGProcessor): turns rows into model inputs.
+        args (TrainingArguments): run settings.
+        train_rows (Sequence[Mapping]): paragraph rows (a `datasets.Dataset` split or a list of dicts).
+        features (Mapping[str, np.ndarray]): video id -> per-frame features of the training videos.
+        eval_rows (Sequence[Mapping], optional): validation rows for evaluation and best-checkpoint selection.
+        eval_features (Mapping[str, np.ndarray], optional): features of the validation videos (default: ``features``).
+
+    Example:
+        >>> args = TrainingArguments("outputs/run")
+        >>> trainer = DMRJRGTrainer(model, processor, args, train_rows, features)  # doctest: +SKIP
+        >>> trainer.train()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model,
+        processor,
+        args: TrainingArguments,
+        train_rows: Sequence[Mapping[str, Any]],
+        features: Mapping[str, np.ndarray],
+        eval_rows: Sequence[Mapping[str, Any]] | None = None,
+        eval_features: Mapping[str, np.ndarray] | None = None,
+    ):
+        if len(train_rows) == 0:
+            raise ConfigError("train_rows is empty")
+        self.model = model
+        self.processor = processor
+        self.args = args
+        self.config = model.config
+        self.train_rows = _rows_for_supervision(train_rows, self.config, args.semi_supervised_seed)
+        self.features = features
+        self.eval_rows = eval_rows
+        self.eval_features = eval_features if eval_features is not None else features
+        self.accelerator = Accelerator(
+            mixed_precision=args.mixed_precision,
+            gradient_accumulation_steps=args.gradient_accumulation_steps,
+            log_with="tensorboard" if args.report_to_tensorboard else None,
+            project_dir=str(args.output_path),
+            dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+            kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+        )
+
+    # Setup -------------------------------------------------------------------------------------------------------
+
+    @property
+    def num_train_epochs(self) -> int:
+        return self.args.num_train_epochs or self.config.num_train_epochs
+
+    def _build(self):
+        set_seed(self.args.seed)
+        self.collator = DMRJRGCollator(
+            self.processor,
+            self.features,
+            include_timestamps=self.config.supervision != "weak",
+            seed=self.args.seed,
+        )
+        loader = DataLoader(
+            self.train_rows,
+            batch_size=self.args.train_batch_size or self.config.train_batch_size,
+            shuffle=True,
+            collate_fn=self.collator,
+            num_workers=self.args.num_workers,
+            generator=torch.Generator().manual_seed(self.args.seed),
+        )
+        trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
+        optimizer = torch.optim.Adam(trainable, lr=self.config.learning_rate)
+        model, optimizer, loader = self.accelerator.prepare(self.model, optimizer, loader)
+        batches = (
+            len(loader) if self.args.max_steps_per_epoch is None else min(len(loader), self.args.max_steps_per_epoch)
+        )
+        self.steps_per_epoch = max(1, math.ceil(batches / self.args.gradient_accumulation_steps))
+        schedule = step_decay_schedule(
+            optimizer, self.steps_per_epoch, self.config.lr_decay_factor, self.config.lr_decay_epochs
+        )
+        schedule = self.accelerator.prepare(schedule)
+        return model, optimizer, loader, schedule
+
+    def _log_run_header(self) -> None:
+        accelerator = self.accelerator
+        logger.info(
+            "dmr_jrg_hf %s | seed %d | processes %d | precision %s | %d training / %d validation paragraphs",
+            __version__,
+            self.args.seed,
+            accelerator.num_processes,
+            accelerator.mixed_precision,
+            len(self.train_rows),
+            0 if self.eval_rows is None else len(self.eval_rows),
+        )
+        logger.info("config: %s", self.config.to_json_string(use_diff=False))
+        if accelerator.is_main_process:
+            self.args.output_path.mkdir(parents=True, exist_ok=True)
+            (self.args.output_path / "run_config.json").write_text(self.config.to_json_string(use_diff=False))
+            (self.args.output_path / "training_args.json").write_text(json.dumps(self.args.to_dict(), indent=2))
+        if self.args.report_to_tensorboard:
+            scalars = {
+                key: value
+                for key, value in self.config.to_dict().items()
+                if isinstance(value, int | float | str | bool)
+            }
+            accelerator.init_trackers("logs", config=scalars)
+
+    # Checkpoints -------------------------------------------------------------------------------------------------
+
+    def _checkpoint_dir(self, epoch: int) -> Path:
+        return self.args.output_path / "checkpoints" / f"epoch-{epoch:04d}"
+
+    def _save_checkpoint(self, epoch: int, state: dict[str, Any]) -> None:
+        folder = self._checkpoint_dir(epoch)
+        self.accelerator.save_state(str(folder))
+        if self.accelerator.is_main_process:
+            (folder / STATE_FILE).write_text(json.dumps(state, indent=2))
+            kept = sorted((self.args.output_path / "checkpoints").glob("epoch-*"))
+            for old in kept[: -self.args.save_total_limit]:
+                shutil.rmtree(old)
+        self.accelerator.wait_for_everyone()
+
+    def _resume(self) -> dict[str, Any]:
+        target = self.args.resume_from_checkpoint
+        if target is None:
+            return {"epoch": 0, "global_step": 0, "best_metric": None, "best_epoch": None, "history": []}
+        if target == "latest":
+            found = sorted((self.args.output_path / "checkpoints").glob("epoch-*"))
+            if not found:
+                raise ConfigError(f"resume_from_checkpoint='latest' but {self.args.output_path}/checkpoints is empty")
+            target = str(found[-1])
+        folder = Path(target)
+        if not (folder / STATE_FILE).is_file():
+            raise ConfigError(f"{folder} is not a checkpoint of this trainer (no {STATE_FILE})")
+        self.accelerator.load_state(str(folder))
+        state = json.loads((folder / STATE_FILE).read_text())
+        logger.info("resumed from %s at epoch %d, step %d", folder, state["epoch"], state["global_step"])
+        return state
+
+    # Loop --------------------------------------------------------------------------------------------------------
+
+    def _train_epoch(self, model, optimizer, loader, schedule, epoch: int, global_step: int) -> int:
+        accelerator = self.accelerator
+        model.train()
+        loader.set_epoch(epoch)
+        self.collator.set_epoch(epoch)
+        running: dict[str, float] = {}
+        limit = self.args.max_steps_per_epoch or len(loader)
+        progress = tqdm(
+            total=min(limit, len(loader)),
+            desc=f"epoch {epoch + 1}/{self.num_train_epochs}",
+            unit="batch",
+            disable=not (self.args.show_progress and accelerator.is_local_main_process),
+        )
+        for batch_index, batch in enumerate(loader):
+            if batch_index >= limit:
+                break
+            with accelerator.accumulate(model):
+                output = model(**batch)
+                accelerator.backward(output.loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(model.parameters(), self.config.max_grad_norm)
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad()
+            terms = {
+                name: float(getattr(output, name)) for name in LOSS_FIELDS if getattr(output, name, None) is not None
+            }
+            running = {name: 0.9 * running.get(name, value) + 0.1 * value for name, value in terms.items()}
+            progress.set_postfix({name.replace("_loss", ""): f"{value:.3f}" for name, value in running.items()})
+            progress.update()
+            if accelerator.sync_gradients:
+                global_step += 1
+                if global_step % self.args.log_every_steps == 0 and self.args.report_to_tensorboard:
+                    scalars = {f"train/{name}": value for name, value in terms.items()}
+                    scalars["train/learning_rate"] = schedule.get_last_lr()[0]
+                    accelerator.log(scalars, step=global_step)
+        progress.close()
+        return global_step
+
+    def evaluate(
+        self, rows=None, features=None, protocols: Sequence[str] | None = None
+    ) -> dict[str, dict[str, float]]:
+        """Evaluate the current weights on ``rows`` (default: the validation rows), sharded over processes."""
+        rows = self.eval_rows if rows is None else rows
+        if rows is None:
+            raise ConfigError("no evaluation rows were given")
+        return evaluate_model(
+            self.accelerator.unwrap_model(self.model),
+            self.processor,
+            rows,
+            self.eval_features if features is None else features,
+            protocols=protocols or self.args.eval_protocols,
+            batch_size=self.config.eval_batch_size,
+            accelerator=self.accelerator,
+            show_progress=self.args.show_progress,
+        )
+
+    def _score(self, results: dict[str, dict[str, float]]) -> float:
+        protocol, metric = self.args.best_metric.split("/", 1)
+        if metric not in results.get(protocol, {}):
+            raise ConfigError(f"best_metric {self.args.best_metric!r} is not among the evaluated results")
+        return results[protocol][metric]
+
+    def _save_best(self) -> None:
+        if self.accelerator.is_main_process:
+            best = self.args.output_path / "best"
+            self.accelerator.unwrap_model(self.model).save_pretrained(best)
+            self.processor.save_pretrained(best)
+        self.accelerator.wait_for_everyone()
+
+    def train(self) -> TrainOutput:
+        """Run the epochs (resuming if asked), evaluate, keep the best weights and save the final model folder."""
+        model, optimizer, loader, schedule = self._build()
+        self._log_run_header()
+        state = self._resume()
+        global_step, start = state["global_step"], state["epoch"]
+        started = time.perf_counter()
+        for epoch in range(start, self.num_train_epochs):
+            global_step = self._train_epoch(model, optimizer, loader, schedule, epoch, global_step)
+            if (
+                self.eval_rows is not None
+                and self.args.eval_every_epochs
+                and (epoch + 1) % self.args.eval_every_epochs == 0
+            ):
+                results = self.evaluate()
+                value = self._score(results)
+                state["history"].append({"epoch": epoch + 1, "step": global_step, "results": results})
+                if self.args.report_to_tensorboard:
+                    self.accelerator.log(
+                        {f"eval/{p}/{m}": v for p, metrics in results.items() for m, v in metrics.items()},
+                        step=global_step,
+                    )
+                logger.info("epoch %d: %s = %.2f", epoch + 1, self.args.best_metric, value)
+                if state["best_metric"] is None or value > state["best_metric"]:
+                    state["best_metric"], state["best_epoch"] = value, epoch + 1
+                    self._save_best()
+            state.update(epoch=epoch + 1, global_step=global_step)
+            if self.args.save_every_epochs and (epoch + 1) % self.args.save_every_epochs == 0:
+                self._save_checkpoint(epoch + 1, state)
+        self.accelerator.end_training()
+        return self._finish(state, time.perf_counter() - started)
+
+    def _finish(self, state: dict[str, Any], seconds: float) -> TrainOutput:
+        """Load the best weights (when validation ran) and save model + processor + results to ``output_dir``."""
+        best = self.args.output_path / "best"
+        unwrapped = self.accelerator.unwrap_model(self.model)
+        if state["best_epoch"] is not None and best.is_dir():
+            unwrapped.load_state_dict(type(unwrapped).from_pretrained(best).state_dict())
+        output = TrainOutput(
+            global_step=state["global_step"],
+            epochs_completed=state["epoch"],
+            best_metric=state["best_metric"],
+            best_epoch=state["best_epoch"],
+            history=state["history"],
+            train_seconds=seconds,
+        )
+        if self.accelerator.is_main_process:
+            unwrapped.save_pretrained(self.args.output_path)
+            self.processor.save_pretrained(self.args.output_path)
+            summary = {key: value for key, value in output.__dict__.items()}
+            summary["best_metric_name"] = self.args.best_metric
+            (self.args.output_path / "train_results.json").write_text(json.dumps(summary, indent=2))
+        self.accelerator.wait_for_everyone()
+        return output
