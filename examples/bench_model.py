@@ -5,7 +5,8 @@ Usage (2-core CPU numbers in the model notes were produced with):
     python examples/bench_model.py --preset activitynet --device cuda --num-steps 5
 
 Batch, sentences and words default to `dmr_jrg_hf.benchmarking.PAPER_BENCHMARK_SIZES` (paper batch sizes); vocabulary
-10000 and word2vec dimension 300. Results go to stdout (JSON lines) and to --output.
+10000 and word2vec dimension 300. Each preset runs in a fresh process, so its peak memory is its own. Results go to
+stdout (JSON lines) and to --output. Run from the repository root after `pip install -e .` (or with PYTHONPATH=.).
 """
 
 from __future__ import annotations
@@ -13,10 +14,27 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
 import sys
 
 from dmr_jrg_hf.benchmarking import PAPER_BENCHMARK_SIZES, benchmark_model_step
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
+
+
+def _run_preset(preset: str, args: argparse.Namespace) -> dict:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
+    batch, sentences, words = PAPER_BENCHMARK_SIZES[preset]
+    config = DMRJRGConfig.from_preset(preset, vocab_size=args.vocab_size, word_embedding_dim=args.word_embedding_dim)
+    result = benchmark_model_step(
+        config,
+        args.batch_size or batch,
+        args.num_sentences or sentences,
+        args.num_words or words,
+        args.num_steps,
+        device=args.device,
+        num_warmup_steps=args.num_warmup_steps,
+    )
+    return {"preset": preset, **result}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,23 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--output", help="also write the results (a JSON list) here")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
     results = []
+    context = multiprocessing.get_context("spawn")
     for preset in args.preset:
-        batch, sentences, words = PAPER_BENCHMARK_SIZES[preset]
-        config = DMRJRGConfig.from_preset(
-            preset, vocab_size=args.vocab_size, word_embedding_dim=args.word_embedding_dim
-        )
-        result = benchmark_model_step(
-            config,
-            args.batch_size or batch,
-            args.num_sentences or sentences,
-            args.num_words or words,
-            args.num_steps,
-            device=args.device,
-            num_warmup_steps=args.num_warmup_steps,
-        )
-        results.append({"preset": preset, **result})
+        with context.Pool(1) as pool:
+            results.append(pool.apply(_run_preset, (preset, args)))
         print(json.dumps(results[-1]), flush=True)
     if args.output:
         with open(args.output, "w") as handle:
