@@ -20,6 +20,7 @@ from .modules.class_token_encoder import (
     VideoClassTokenEncoder,
 )
 from .modules.fusion import GlobalAlignmentBranch
+from .modules.input_checks import check_clip_features, check_map_mask, check_word_inputs
 from .modules.local_branch import LocalConsistencyBranch, top_candidate_cells
 from .modules.losses import cross_modal_retrieval_loss, masked_binary_cross_entropy, score_distillation_loss
 from .modules.temporal_adjacent_network import TemporalAdjacentNetwork
@@ -189,7 +190,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             torch.FloatTensor of shape (num_videos, hidden_size).
         """
         self._require_retrieval("encode_videos")
-        self._check_clips(clip_features)
+        check_clip_features(self.config, clip_features)
         return F.normalize(self.video_encoder(self.temporal_map.project_clips(clip_features)), dim=-1)
 
     def encode_paragraphs(
@@ -205,7 +206,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             torch.FloatTensor of shape (batch, hidden_size).
         """
         self._require_retrieval("encode_paragraphs")
-        self._check_words(word_ids, word_mask, sentence_mask)
+        check_word_inputs(self.config, word_ids, word_mask, sentence_mask)
         _, sentence_features = self._encode_words(word_ids, word_mask)
         return F.normalize(self.paragraph_encoder(sentence_features, sentence_mask), dim=-1)
 
@@ -238,9 +239,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips): zero at invalid cells and padded
             sentences. Cells to seconds and NMS: ``processor.post_process_grounding``.
         """
-        self._check_words(word_ids, word_mask, sentence_mask)
-        self._check_clips(clip_features, batch=word_ids.shape[0])
-        self._check_map_mask(map_mask)
+        check_word_inputs(self.config, word_ids, word_mask, sentence_mask)
+        check_clip_features(self.config, clip_features, batch=word_ids.shape[0])
+        check_map_mask(self.config, self.valid_mask, map_mask)
         clips = self.temporal_map.project_clips(clip_features)
         _, _, logits = self._score_maps(word_ids, word_mask, clips)
         return torch.sigmoid(logits) * (self.valid_mask & sentence_mask[..., None, None])
@@ -265,9 +266,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         Returns:
             torch.FloatTensor of shape (num_paragraphs, num_videos).
         """
-        self._check_words(word_ids, word_mask, sentence_mask)
-        self._check_clips(clip_features)
-        self._check_map_mask(map_mask)
+        check_word_inputs(self.config, word_ids, word_mask, sentence_mask)
+        check_clip_features(self.config, clip_features)
+        check_map_mask(self.config, self.valid_mask, map_mask)
         num_paragraphs, num_videos = word_ids.shape[0], clip_features.shape[0]
         _, sentence_features = self._encode_words(word_ids, word_mask)
         video_map = self.temporal_map(self.temporal_map.project_clips(clip_features))  # (num_videos, hidden, K, K)
@@ -318,9 +319,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         Raises:
             InputError: a tensor's shape, dtype or content does not match the config (named in the message).
         """
-        self._check_words(word_ids, word_mask, sentence_mask, masked_word_ids, masked_positions)
-        self._check_clips(clip_features, batch=word_ids.shape[0])
-        self._check_map_mask(map_mask)
+        check_word_inputs(self.config, word_ids, word_mask, sentence_mask, masked_word_ids, masked_positions)
+        check_clip_features(self.config, clip_features, batch=word_ids.shape[0])
+        check_map_mask(self.config, self.valid_mask, map_mask)
         compute_loss = self.training if return_loss is None else return_loss
         clips = self.temporal_map.project_clips(clip_features)  # (batch, K, hidden_size)
         sentence_features, feature_maps, logits = self._score_maps(word_ids, word_mask, clips)
@@ -413,44 +414,3 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             (output.supervised_loss, 1.0),
         ]
         return sum(weight * term for term, weight in weighted if term is not None)
-
-    # Input checks ------------------------------------------------------------------------------------------------
-
-    def _check_words(self, word_ids, word_mask, sentence_mask, masked_word_ids=None, masked_positions=None) -> None:
-        if word_ids.dim() != 3:
-            raise InputError(f"word_ids: expected (batch, num_sentences, num_words), got {tuple(word_ids.shape)}")
-        named = {"word_mask": word_mask, "masked_word_ids": masked_word_ids, "masked_positions": masked_positions}
-        for name, tensor in named.items():
-            if tensor is not None and tensor.shape != word_ids.shape:
-                raise InputError(
-                    f"{name}: expected shape {tuple(word_ids.shape)} like word_ids, got {tuple(tensor.shape)}"
-                )
-        if tuple(sentence_mask.shape) != tuple(word_ids.shape[:2]):
-            raise InputError(
-                f"sentence_mask: expected (batch, num_sentences) = {tuple(word_ids.shape[:2])}, "
-                f"got {tuple(sentence_mask.shape)}"
-            )
-        if word_ids.numel() and (int(word_ids.max()) >= self.config.vocab_size or int(word_ids.min()) < 0):
-            raise InputError(f"word_ids: ids must lie in [0, vocab_size={self.config.vocab_size})")
-        empty = (sentence_mask & ~word_mask.any(-1)).nonzero()
-        if len(empty):
-            raise InputError(f"sentence {empty[0, 1].item()} of paragraph {empty[0, 0].item()} has no words")
-        no_sentence = (~sentence_mask.any(-1)).nonzero()
-        if len(no_sentence):
-            raise InputError(f"paragraph {no_sentence[0, 0].item()} of the batch has no sentence")
-
-    def _check_clips(self, clip_features: torch.Tensor, batch: int | None = None) -> None:
-        expected = (batch if batch is not None else "num_videos", self.config.num_clips, self.config.feature_dim)
-        found = tuple(clip_features.shape)
-        if len(found) != 3 or found[1:] != expected[1:] or (batch is not None and found[0] != batch):
-            raise InputError(f"clip_features: expected (batch, num_clips, feature_dim) = {expected}, got {found}")
-
-    def _check_map_mask(self, map_mask: torch.Tensor) -> None:
-        if tuple(map_mask.shape) != tuple(self.valid_mask.shape) or not torch.equal(
-            map_mask.to(self.valid_mask.device).bool(), self.valid_mask
-        ):
-            raise InputError(
-                f"map_mask: expected the {tuple(self.valid_mask.shape)} valid-cell mask of num_clips="
-                f"{self.config.num_clips}, map_scale_layers={self.config.map_scale_layers}; got a different mask of "
-                f"shape {tuple(map_mask.shape)}"
-            )

@@ -1,0 +1,62 @@
+"""Boundary checks of the model's inputs: each failure raises `InputError` naming the tensor and the item at fault."""
+
+from __future__ import annotations
+
+import torch
+
+from ..configuration_dmr_jrg import DMRJRGConfig
+from ..errors import InputError
+
+__all__ = ["check_word_inputs", "check_clip_features", "check_map_mask"]
+
+
+def check_word_inputs(
+    config: DMRJRGConfig,
+    word_ids: torch.Tensor,
+    word_mask: torch.Tensor,
+    sentence_mask: torch.Tensor,
+    masked_word_ids: torch.Tensor | None = None,
+    masked_positions: torch.Tensor | None = None,
+) -> None:
+    """Shapes (batch, num_sentences, num_words) agree, ids lie in the vocabulary, every real sentence has a word and
+    every paragraph a sentence."""
+    if word_ids.dim() != 3:
+        raise InputError(f"word_ids: expected (batch, num_sentences, num_words), got {tuple(word_ids.shape)}")
+    named = {"word_mask": word_mask, "masked_word_ids": masked_word_ids, "masked_positions": masked_positions}
+    for name, tensor in named.items():
+        if tensor is not None and tensor.shape != word_ids.shape:
+            raise InputError(
+                f"{name}: expected shape {tuple(word_ids.shape)} like word_ids, got {tuple(tensor.shape)}"
+            )
+    if tuple(sentence_mask.shape) != tuple(word_ids.shape[:2]):
+        raise InputError(
+            f"sentence_mask: expected (batch, num_sentences) = {tuple(word_ids.shape[:2])}, "
+            f"got {tuple(sentence_mask.shape)}"
+        )
+    if word_ids.numel() and (int(word_ids.max()) >= config.vocab_size or int(word_ids.min()) < 0):
+        raise InputError(f"word_ids: ids must lie in [0, vocab_size={config.vocab_size})")
+    empty = (sentence_mask & ~word_mask.any(-1)).nonzero()
+    if len(empty):
+        raise InputError(f"sentence {empty[0, 1].item()} of paragraph {empty[0, 0].item()} has no words")
+    no_sentence = (~sentence_mask.any(-1)).nonzero()
+    if len(no_sentence):
+        raise InputError(f"paragraph {no_sentence[0, 0].item()} of the batch has no sentence")
+
+
+def check_clip_features(config: DMRJRGConfig, clip_features: torch.Tensor, batch: int | None = None) -> None:
+    """``clip_features`` is (batch, num_clips, feature_dim) with the config's K and D (and ``batch`` when given)."""
+    expected = (batch if batch is not None else "num_videos", config.num_clips, config.feature_dim)
+    found = tuple(clip_features.shape)
+    if len(found) != 3 or found[1:] != expected[1:] or (batch is not None and found[0] != batch):
+        raise InputError(f"clip_features: expected (batch, num_clips, feature_dim) = {expected}, got {found}")
+
+
+def check_map_mask(config: DMRJRGConfig, valid_mask: torch.Tensor, map_mask: torch.Tensor) -> None:
+    """``map_mask`` equals the config's valid-cell mask (the one grid rule)."""
+    if tuple(map_mask.shape) != tuple(valid_mask.shape) or not torch.equal(
+        map_mask.to(valid_mask.device).bool(), valid_mask
+    ):
+        raise InputError(
+            f"map_mask: expected the {tuple(valid_mask.shape)} valid-cell mask of num_clips={config.num_clips}, "
+            f"map_scale_layers={config.map_scale_layers}; got a different mask of shape {tuple(map_mask.shape)}"
+        )
