@@ -63,7 +63,9 @@ def test_paper_literal_temporal_sync_leaves_only_the_btse_heads_without_gradient
     output.loss.backward()
     no_grad = {name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0}
     heads = {name for name, _ in model.named_parameters() if name.startswith(BTSE_HEADS)}
-    assert no_grad == heads, f"expected exactly the BTSE heads without gradient, got {sorted(no_grad)}"
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    assert len(heads) == 4 and no_grad == heads, f"expected exactly the BTSE heads without gradient, got {no_grad}"
+    assert frozen == heads, "the heads Eq. 18-22 never train are frozen (DDP needs no unused-parameter search)"
     assert output.temporal_head_loss == 0
 
 

@@ -68,7 +68,7 @@ class BidirectionalTemporalSync(nn.Module):
         minus what the earlier sentences (in its direction) already claimed, which is the role Eq. 18-19 give the gate.
         Its inputs and targets are detached, so this term trains only the two heads and every other parameter gets
         exactly the paper's gradients. ``config.use_paper_literal_temporal_sync=True`` restores Eq. 18-22 literally
-        (no head term; the heads receive no gradient).
+        (no head term; the heads receive no gradient and are frozen: ``requires_grad=False``).
     """
 
     def __init__(self, config: DMRJRGConfig):
@@ -81,6 +81,8 @@ class BidirectionalTemporalSync(nn.Module):
             self.forward_head = MomentScoreHead(config)
         if "reverse" in self.directions:
             self.reverse_head = MomentScoreHead(config)
+        if self.paper_literal:
+            self.requires_grad_(False)  # the heads get no gradient (frozen, so DDP does not wait for their gradients)
 
     def recurrence(
         self, feature_maps: torch.Tensor, cell_mask: torch.Tensor, direction: str

@@ -68,6 +68,7 @@ def test_heads_get_gradient_only_in_default_mode(paper_literal):
         grad = getattr(sync, name).projection.weight.grad
         if paper_literal:
             assert grad is None, f"{name} must get no gradient in paper-literal mode"
+            assert not getattr(sync, name).projection.weight.requires_grad
         else:
             assert grad is not None and grad.abs().sum() > 0, f"{name} must be trained by default"
     assert (head == 0) == paper_literal
