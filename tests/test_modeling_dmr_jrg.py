@@ -260,9 +260,9 @@ def test_each_ablation_switch_removes_exactly_its_loss_terms_and_parameters(swit
     ablated, _ = _model(**switch)
     full_names, ablated_names = set(dict(full.named_parameters())), set(dict(ablated.named_parameters()))
     assert ablated_names <= full_names
-    gone = full_names - ablated_names
-    assert gone and all(name.startswith(tuple(removed_params)) for name in gone) or not removed_params
-    assert {n for n in full_names if n.startswith(tuple(removed_params))} == gone if removed_params else not gone
+    expected_gone = {name for name in full_names if removed_params and name.startswith(tuple(removed_params))}
+    assert full_names - ablated_names == expected_gone, f"switch {switch} removed the wrong parameters"
+    assert bool(expected_gone) == bool(removed_params), f"switch {switch}: {removed_params} matched no parameter"
     assert _losses(full.train()(**inputs)) == FULL_LOSSES
     assert _losses(ablated.train()(**inputs)) == FULL_LOSSES - removed_losses, f"switch {switch}"
 
