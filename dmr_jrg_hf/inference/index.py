@@ -1,0 +1,405 @@
+"""Corpus index for paragraph -> video retrieval (VPCMR, paper §III-D): cached E1 video embeddings + clip features.
+
+Videos are encoded once (`VideoCorpusIndex.build`, batched, with a progress bar); a query then costs one paragraph
+encoding and one matrix product. The index also keeps every video's pooled clip features ``(num_clips, feature_dim)``
+and duration, so `retrieve_and_ground` can ground the paragraph in the retrieved videos without the original feature
+files. Saved as ``index.safetensors`` + ``index.json`` (no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file, save_file
+from tqdm.auto import tqdm
+
+from ..errors import ConfigError, DataFormatError, InputError
+
+__all__ = ["BACKENDS", "VideoCorpusIndex", "check_feature_spec", "resolve_feature_source"]
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("exact", "faiss")
+INDEX_TENSORS_FILE = "index.safetensors"
+INDEX_METADATA_FILE = "index.json"
+_FORMAT_VERSION = 1
+_MODEL_FIELDS = ("num_clips", "feature_dim", "hidden_size", "num_sampled_frames", "map_scale_layers")
+
+
+def check_feature_spec(processor, feature_dim: int, video_id: str, feature_rate: float | None = None) -> None:
+    """Check user features against the processor's feature-extractor description (``video_feature_spec``).
+
+    Args:
+        processor (DMRJRGProcessor): holds ``feature_dim`` and ``video_feature_spec`` (name, ``rate_per_second``, ...).
+        feature_dim (int): D of the features passed.
+        video_id (str): named in the error.
+        feature_rate (float, optional): frames per second of the features passed; checked when the spec has a rate.
+
+    Raises:
+        InputError: the dimension or the rate differs from what the model was trained with.
+    """
+    spec = dict(processor.video_feature_spec or {})
+    described = ", ".join(f"{key}={value}" for key, value in spec.items()) or "no extractor description saved"
+    expected_dim = processor.feature_dim or spec.get("feature_dim")
+    if expected_dim is not None and int(feature_dim) != int(expected_dim):
+        raise InputError(
+            f"video {video_id!r}: features have dimension {feature_dim}, but this model expects {expected_dim} "
+            f"({described}); extract features with the same extractor the model was trained with"
+        )
+    expected_rate = spec.get("rate_per_second")
+    if feature_rate is not None and expected_rate is not None and not np.isclose(feature_rate, expected_rate):
+        raise InputError(
+            f"video {video_id!r}: features at {feature_rate} per second, but this model expects "
+            f"{expected_rate} per second ({described})"
+        )
+
+
+def resolve_feature_source(source) -> tuple[Mapping[str, np.ndarray], dict[str, float]]:
+    """Features and known durations from a mapping, an HDF5 file / npy folder path, or a ``videos`` Dataset.
+
+    Returns:
+        tuple: (``Mapping[str, np.ndarray]`` of ``(T, D)`` features, ``{video_id: duration}`` when the source has
+        durations, else empty).
+
+    Raises:
+        DataFormatError: a Dataset without ``video_id`` and a feature column, or an unreadable path.
+    """
+    if isinstance(source, str | Path):
+        from ..data.readers import open_features
+
+        return open_features(source), {}
+    if isinstance(source, Mapping):
+        return source, {}
+    columns = getattr(source, "column_names", None)
+    if columns is None:
+        raise InputError(f"features: expected a mapping, a path or a datasets.Dataset, got {type(source).__name__}")
+    feature_column = next((name for name in ("video_features", "features") if name in columns), None)
+    if "video_id" not in columns or feature_column is None:
+        raise DataFormatError(f"videos dataset: expected columns video_id and video_features, got {columns}")
+    source = source.with_format("numpy")
+    video_ids = [str(video_id) for video_id in source["video_id"]]
+    features = {video_id: source[i][feature_column] for i, video_id in enumerate(video_ids)}
+    durations = dict(zip(video_ids, map(float, source["duration"]), strict=True)) if "duration" in columns else {}
+    return features, durations
+
+
+def _duration_of(video_id: str, num_frames: int, durations: Mapping[str, float], rate: float | None) -> float:
+    if video_id in durations:
+        return float(durations[video_id])
+    if rate:
+        return num_frames / float(rate)
+    raise InputError(
+        f"video {video_id!r}: no duration; pass durations={{video_id: seconds}} or feature_rate (frames per second), "
+        "or save the rate in the processor's video_feature_spec['rate_per_second']"
+    )
+
+
+class VideoCorpusIndex:
+    """Searchable corpus of videos: L2-normalised E1 embeddings, pooled clip features and durations.
+
+    Args:
+        video_ids (Sequence[str]): unique ids, row order of the arrays.
+        embeddings (np.ndarray of shape (num_videos, hidden_size)): L2-normalised video embeddings (Eq. 1).
+        clip_features (np.ndarray of shape (num_videos, num_clips, feature_dim), optional): the processor's pooled
+            clips, kept for grounding.
+        durations (np.ndarray of shape (num_videos,)): seconds.
+        model_info (dict, optional): the model fields the arrays depend on (K, D, d, ...), checked at query time.
+        backend (str): ``"exact"`` (numpy matrix product, default) or ``"faiss"`` (``faiss.index_factory`` with
+            inner product; ``faiss_factory="Flat"`` is exact too).
+        faiss_factory (str): FAISS factory string, e.g. ``"Flat"`` or ``"HNSW32"`` (approximate).
+
+    Example:
+        >>> import numpy as np
+        >>> from dmr_jrg_hf import DMRJRGConfig
+        >>> from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
+        >>> from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
+        >>> config = DMRJRGConfig.from_preset("tiny")
+        >>> processor = DMRJRGProcessor.from_corpus(["a man opens the door"], config=config)
+        >>> model = DMRJRGModel(config).eval()
+        >>> rng = np.random.default_rng(0)
+        >>> features = {f"v{i}": rng.random((30, 12), dtype=np.float32) for i in range(5)}
+        >>> index = VideoCorpusIndex.build(model, processor, features, feature_rate=1.0, show_progress=False)
+        >>> len(index), index.embeddings.shape
+        (5, (5, 16))
+    """
+
+    def __init__(
+        self,
+        video_ids: Sequence[str],
+        embeddings: np.ndarray,
+        clip_features: np.ndarray | None,
+        durations: np.ndarray,
+        model_info: dict[str, Any] | None = None,
+        backend: str = "exact",
+        faiss_factory: str = "Flat",
+    ):
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        self.video_ids = [str(video_id) for video_id in video_ids]
+        self.embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
+        self.clip_features = None if clip_features is None else np.ascontiguousarray(clip_features, np.float32)
+        self.durations = np.asarray(durations, dtype=np.float64)
+        self.model_info = dict(model_info or {})
+        self.backend = backend
+        self.faiss_factory = faiss_factory
+        self._check_consistent()
+        self._positions = {video_id: row for row, video_id in enumerate(self.video_ids)}
+        self._faiss_index = None
+
+    def _check_consistent(self) -> None:
+        duplicates = sorted(video_id for video_id, count in Counter(self.video_ids).items() if count > 1)
+        if duplicates:
+            raise InputError(f"index: duplicate video ids {duplicates[:5]}")
+        rows = {"embeddings": len(self.embeddings), "durations": len(self.durations)}
+        if self.clip_features is not None:
+            rows["clip_features"] = len(self.clip_features)
+        if any(count != len(self.video_ids) for count in rows.values()) or self.embeddings.ndim != 2:
+            raise DataFormatError(f"index: {len(self.video_ids)} video ids but rows {rows}")
+
+    # Construction ---------------------------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        model,
+        processor,
+        features,
+        durations: Mapping[str, float] | None = None,
+        feature_rate: float | None = None,
+        batch_size: int = 64,
+        backend: str = "exact",
+        store_clip_features: bool = True,
+        show_progress: bool = True,
+    ) -> VideoCorpusIndex:
+        """Encode a corpus: ``features`` is a ``{video_id: (T, D)}`` mapping, an HDF5 file / npy folder path, or a
+        benchmark's ``videos`` Dataset (``video_id``, ``duration``, ``video_features``).
+
+        Args:
+            model (DMRJRGModel): with the retrieval branch (``use_retrieval_branch=True``).
+            processor (DMRJRGProcessor): its processor.
+            durations (Mapping[str, float], optional): seconds per video; else the dataset's column, else
+                ``T / feature_rate``.
+            feature_rate (float, optional): frames per second of the features (default: the processor's
+                ``video_feature_spec['rate_per_second']``); checked against the spec.
+            batch_size (int): videos per encoder batch.
+            store_clip_features (bool): keep the pooled clips for grounding (``num_clips * feature_dim`` floats per
+                video); without them only retrieval works.
+
+        Raises:
+            InputError: a video's features do not match the model's extractor (dimension, rate), NaN/Inf, no duration.
+        """
+        index = cls(
+            [],
+            np.zeros((0, model.config.hidden_size), np.float32),
+            np.zeros((0, model.config.num_clips, model.config.feature_dim), np.float32)
+            if store_clip_features
+            else None,
+            np.zeros(0),
+            model_info=_model_info(model.config),
+            backend=backend,
+        )
+        index.add(model, processor, features, durations, feature_rate, batch_size, show_progress)
+        return index
+
+    def add(
+        self,
+        model,
+        processor,
+        features,
+        durations: Mapping[str, float] | None = None,
+        feature_rate: float | None = None,
+        batch_size: int = 64,
+        show_progress: bool = True,
+    ) -> list[str]:
+        """Encode and append videos (same sources as `build`); returns the ids added.
+
+        Raises:
+            InputError: an id already in the index, or bad features (see `build`).
+        """
+        self.check_model(model)
+        source, known_durations = resolve_feature_source(features)
+        known_durations.update(durations or {})
+        video_ids = [str(video_id) for video_id in source]
+        clashes = [video_id for video_id in video_ids if video_id in self._positions]
+        if clashes:
+            raise InputError(f"index: video ids already present: {clashes[:5]}; remove them first")
+        rate = (
+            feature_rate if feature_rate is not None else (processor.video_feature_spec or {}).get("rate_per_second")
+        )
+        batches = range(0, len(video_ids), batch_size)
+        encoded = [
+            self._encode_batch(
+                model, processor, source, video_ids[i : i + batch_size], known_durations, rate, feature_rate
+            )
+            for i in tqdm(batches, desc="Encoding videos", unit="batch", disable=not show_progress)
+        ]
+        if encoded:
+            self._append(video_ids, *(np.concatenate(parts) for parts in zip(*encoded, strict=True)))
+        return video_ids
+
+    def _encode_batch(self, model, processor, source, video_ids, known_durations, rate, feature_rate):
+        arrays = [np.asarray(source[video_id]) for video_id in video_ids]
+        for video_id, array in zip(video_ids, arrays, strict=True):
+            check_feature_spec(processor, array.shape[-1], video_id, feature_rate)
+        durations = [_duration_of(v, len(a), known_durations, rate) for v, a in zip(video_ids, arrays, strict=True)]
+        inputs = processor(video_features=arrays, durations=durations, video_ids=video_ids)
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            embeddings = model.encode_videos(inputs["clip_features"].to(device)).float().cpu().numpy()
+        return embeddings, inputs["clip_features"].numpy(), inputs["durations"].numpy().astype(np.float64)
+
+    def _append(self, video_ids, embeddings, clip_features, durations) -> None:
+        offset = len(self.video_ids)
+        self.video_ids.extend(video_ids)
+        self._positions.update({video_id: offset + row for row, video_id in enumerate(video_ids)})
+        self.embeddings = np.concatenate([self.embeddings, embeddings.astype(np.float32)])
+        if self.clip_features is not None:
+            self.clip_features = np.concatenate([self.clip_features, clip_features.astype(np.float32)])
+        self.durations = np.concatenate([self.durations, durations])
+        self._faiss_index = None
+
+    def remove(self, video_ids: Iterable[str]) -> None:
+        """Drop videos from the index.
+
+        Raises:
+            InputError: an id that is not in the index (nothing is removed then).
+        """
+        drop = [str(video_id) for video_id in video_ids]
+        unknown = [video_id for video_id in drop if video_id not in self._positions]
+        if unknown:
+            raise InputError(f"index: unknown video ids {unknown[:5]} (index has {len(self)} videos)")
+        keep = np.ones(len(self.video_ids), bool)
+        keep[[self._positions[video_id] for video_id in drop]] = False
+        self.video_ids = [video_id for video_id, kept in zip(self.video_ids, keep, strict=True) if kept]
+        self.embeddings = self.embeddings[keep]
+        self.clip_features = None if self.clip_features is None else self.clip_features[keep]
+        self.durations = self.durations[keep]
+        self._positions = {video_id: row for row, video_id in enumerate(self.video_ids)}
+        self._faiss_index = None
+
+    # Queries ----------------------------------------------------------------------------------------------------
+
+    def check_model(self, model) -> None:
+        """Raise `InputError` when ``model``'s K, D or d differ from those the index was built with."""
+        info = _model_info(model.config)
+        different = {
+            k: (self.model_info[k], info[k]) for k in info if k in self.model_info and info[k] != self.model_info[k]
+        }
+        if different:
+            details = ", ".join(f"{k}: index {a} vs model {b}" for k, (a, b) in different.items())
+            raise InputError(f"index was built with another model configuration ({details}); rebuild the index")
+
+    def search(self, query_embeddings: np.ndarray | torch.Tensor, top_k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine top-k of each query (best first; ties keep index order with the exact backend).
+
+        Args:
+            query_embeddings (array of shape (num_queries, hidden_size)): L2-normalised paragraph embeddings.
+            top_k (int): videos per query (capped at the index size).
+
+        Returns:
+            tuple: scores (np.ndarray of shape (num_queries, k)) and row positions (np.ndarray of shape
+            (num_queries, k)); ``index.video_ids[position]`` is the video.
+        """
+        queries = np.ascontiguousarray(torch.as_tensor(query_embeddings).detach().float().cpu().numpy())
+        if queries.ndim != 2 or queries.shape[1] != self.embeddings.shape[1]:
+            raise InputError(f"queries: expected (num_queries, {self.embeddings.shape[1]}), got {queries.shape}")
+        if len(self) == 0:
+            raise InputError("index is empty")
+        if top_k < 1:
+            raise InputError(f"top_k must be >= 1, got {top_k}")
+        k = min(int(top_k), len(self))
+        if self.backend == "faiss":
+            return self._faiss().search(queries, k)
+        scores = queries @ self.embeddings.T  # (num_queries, num_videos)
+        candidates = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < len(self) else np.indices(scores.shape)[1]
+        candidate_scores = np.take_along_axis(scores, candidates, axis=1)
+        order = np.lexsort((candidates, -candidate_scores), axis=1)  # score desc, then row asc
+        positions = np.take_along_axis(candidates, order, axis=1)
+        return np.take_along_axis(scores, positions, axis=1), positions
+
+    def _faiss(self):
+        if self._faiss_index is None:
+            import faiss
+
+            self._faiss_index = faiss.index_factory(
+                self.embeddings.shape[1], self.faiss_factory, faiss.METRIC_INNER_PRODUCT
+            )
+            self._faiss_index.add(self.embeddings)
+        return self._faiss_index
+
+    def positions(self, video_ids: Iterable[str]) -> np.ndarray:
+        """Row positions of video ids (raises `InputError` for an unknown id)."""
+        video_ids = list(video_ids)
+        unknown = [video_id for video_id in video_ids if video_id not in self._positions]
+        if unknown:
+            raise InputError(f"index: unknown video ids {unknown[:5]}")
+        return np.array([self._positions[video_id] for video_id in video_ids], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.video_ids)
+
+    def __contains__(self, video_id: object) -> bool:
+        return video_id in self._positions
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes held by the arrays (embeddings, clip features, durations)."""
+        arrays = [self.embeddings, self.durations] + ([self.clip_features] if self.clip_features is not None else [])
+        return int(sum(array.nbytes for array in arrays))
+
+    # Serialisation ----------------------------------------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``index.safetensors`` (arrays) and ``index.json`` (ids, model fields, backend)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        tensors = {"embeddings": self.embeddings, "durations": self.durations}
+        if self.clip_features is not None:
+            tensors["clip_features"] = self.clip_features
+        save_file(tensors, str(directory / INDEX_TENSORS_FILE))
+        metadata = {
+            "format_version": _FORMAT_VERSION,
+            "video_ids": self.video_ids,
+            "model_info": self.model_info,
+            "backend": self.backend,
+            "faiss_factory": self.faiss_factory,
+        }
+        (directory / INDEX_METADATA_FILE).write_text(json.dumps(metadata) + "\n", encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, backend: str | None = None) -> VideoCorpusIndex:
+        """Read an index written by `save` (``backend`` overrides the saved one).
+
+        Raises:
+            DataFormatError: missing files or a different format version (names the folder).
+        """
+        directory = Path(directory)
+        paths = [directory / INDEX_TENSORS_FILE, directory / INDEX_METADATA_FILE]
+        missing = [path.name for path in paths if not path.is_file()]
+        if missing:
+            raise DataFormatError(f"{directory}: not a VideoCorpusIndex folder (missing {', '.join(missing)})")
+        metadata = json.loads(paths[1].read_text(encoding="utf-8"))
+        if metadata.get("format_version") != _FORMAT_VERSION:
+            raise DataFormatError(f"{directory}: index format {metadata.get('format_version')}, expected 1")
+        tensors = load_file(str(paths[0]))
+        return cls(
+            metadata["video_ids"],
+            tensors["embeddings"],
+            tensors.get("clip_features"),
+            tensors["durations"],
+            model_info=metadata["model_info"],
+            backend=backend or metadata["backend"],
+            faiss_factory=metadata.get("faiss_factory", "Flat"),
+        )
+
+
+def _model_info(config) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in _MODEL_FIELDS}

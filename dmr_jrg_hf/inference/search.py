@@ -1,0 +1,208 @@
+"""High-level inference: retrieve videos for a paragraph, ground its sentences, or both (paper §III, inference).
+
+Retrieval ranks the videos of a `VideoCorpusIndex` by the cosine of the E2 paragraph and E1 video class tokens
+(VPCMR, Eq. 1); grounding reads the VTC-LD score maps ``P_m`` (Eq. 8-10) and turns their cells into moments in seconds
+with NMS (`DMRJRGProcessor.post_process_grounding`). BTSE-TD and VTFA-GD are training-only, as in the paper.
+
+A paragraph is a list of sentences or one string (split after ``.``, ``!`` and ``?``). Every function takes one
+paragraph or a list of them and answers in kind; any number of sentences works (the encoders have no length limit).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from ..results import ParagraphResult, RetrievalHit, SentenceGrounding
+from .index import VideoCorpusIndex, check_feature_spec
+
+__all__ = ["split_sentences", "encode_paragraphs", "retrieve", "ground", "retrieve_and_ground"]
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """Split a paragraph string after ``.``, ``!`` or ``?`` followed by white space; empty pieces are dropped.
+
+    Example:
+        >>> split_sentences("A man opens the door. He walks out!")
+        ['A man opens the door.', 'He walks out!']
+    """
+    return [sentence.strip() for sentence in _SENTENCE_END.split(paragraph.strip()) if sentence.strip()]
+
+
+def _as_paragraphs(paragraphs) -> tuple[list[list[str]], bool]:
+    """-> (batch of sentence lists, whether the input was a single paragraph)."""
+    if isinstance(paragraphs, str):
+        return [split_sentences(paragraphs)], True
+    paragraphs = list(paragraphs)
+    if paragraphs and all(isinstance(item, str) for item in paragraphs):
+        return [paragraphs], True
+    batch = [split_sentences(item) if isinstance(item, str) else list(item) for item in paragraphs]
+    if not batch or any(not paragraph for paragraph in batch):
+        raise InputError("paragraphs: expected a paragraph or a non-empty list of non-empty paragraphs")
+    return batch, False
+
+
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+def encode_paragraphs(model, processor, paragraphs) -> torch.Tensor:
+    """L2-normalised E2 embeddings of paragraphs, shape (num_paragraphs, hidden_size)."""
+    batch, _ = _as_paragraphs(paragraphs)
+    inputs = processor(text=batch).to(_device(model))
+    with torch.no_grad():
+        return model.encode_paragraphs(inputs["word_ids"], inputs["word_mask"], inputs["sentence_mask"])
+
+
+def retrieve(model, processor, paragraphs, index: VideoCorpusIndex, top_k: int = 10):
+    """Rank the index's videos for each paragraph.
+
+    Args:
+        model (DMRJRGModel), processor (DMRJRGProcessor): the model the index was built with.
+        paragraphs: one paragraph (``str`` or ``list[str]``) or a list of them.
+        index (VideoCorpusIndex): the corpus.
+        top_k (int): hits per paragraph.
+
+    Returns:
+        list[RetrievalHit] (best first, ranks from 1) for one paragraph; a list of those for a batch.
+    """
+    batch, single = _as_paragraphs(paragraphs)
+    index.check_model(model)
+    scores, positions = index.search(encode_paragraphs(model, processor, batch), top_k)
+    hits = [
+        [
+            RetrievalHit(index.video_ids[p], rank, float(s))
+            for rank, (s, p) in enumerate(zip(row_s, row_p, strict=True), start=1)
+        ]
+        for row_s, row_p in zip(scores, positions, strict=True)
+    ]
+    return hits[0] if single else hits
+
+
+def _ground_pairs(model, processor, batch, pair_paragraph, clip_features, durations, moments, nms, batch_size):
+    """Moments ``[pair][sentence]`` of paragraph ``pair_paragraph[i]`` in video ``i`` (chunks of ``batch_size``)."""
+    text = processor(text=batch)
+    device = _device(model)
+    map_mask = torch.as_tensor(processor.map_mask, device=device)
+    results = []
+    for start in range(0, len(pair_paragraph), batch_size):
+        chosen = torch.as_tensor(pair_paragraph[start : start + batch_size])
+        words = {name: text[name][chosen].to(device) for name in ("word_ids", "word_mask", "sentence_mask")}
+        clips = torch.as_tensor(clip_features[start : start + batch_size]).to(device)
+        with torch.no_grad():
+            score_maps = model.ground(**words, clip_features=clips, map_mask=map_mask)
+        results += processor.post_process_grounding(
+            score_maps, durations[start : start + batch_size], words["sentence_mask"].cpu(), moments, nms
+        )
+    return results
+
+
+def _groundings(sentences: list[str], moments) -> tuple[SentenceGrounding, ...]:
+    return tuple(SentenceGrounding(s, tuple(m)) for s, m in zip(sentences, moments, strict=True))
+
+
+def ground(
+    model,
+    processor,
+    paragraphs,
+    video_features: np.ndarray | Sequence[np.ndarray],
+    durations: float | Sequence[float],
+    moments_per_sentence: int = 1,
+    nms_threshold: float | None = None,
+    feature_rate: float | None = None,
+    batch_size: int = 16,
+):
+    """Ground every sentence of each paragraph in its video (VTC-LD score maps, NMS, seconds).
+
+    Args:
+        paragraphs: one paragraph or a list of them.
+        video_features (np.ndarray of shape (num_frames, feature_dim), or a list with one per paragraph): any length.
+        durations (float or list[float]): seconds, one per video.
+        moments_per_sentence (int): moments kept per sentence after NMS.
+        nms_threshold (float, optional): defaults to the processor's.
+        feature_rate (float, optional): frames per second of the features, checked against the processor's spec.
+
+    Returns:
+        tuple[SentenceGrounding, ...] for one paragraph; a list of those for a batch.
+
+    Raises:
+        InputError: features of the wrong dimension or rate, a sentence with no known word, a bad duration.
+    """
+    batch, single = _as_paragraphs(paragraphs)
+    videos = [video_features] if isinstance(video_features, np.ndarray | torch.Tensor) else list(video_features)
+    seconds = [float(durations)] if np.ndim(durations) == 0 else [float(d) for d in durations]
+    if len(videos) == 1 and len(batch) > 1:
+        videos, seconds = videos * len(batch), seconds * len(batch)
+    if not len(videos) == len(seconds) == len(batch):
+        raise InputError(f"ground: {len(batch)} paragraphs but {len(videos)} videos and {len(seconds)} durations")
+    for i, video in enumerate(videos):
+        check_feature_spec(processor, np.shape(video)[-1], f"#{i}", feature_rate)
+    clips = processor(video_features=[np.asarray(v) for v in videos], durations=seconds)
+    moments = _ground_pairs(
+        model,
+        processor,
+        batch,
+        np.arange(len(batch)),
+        clips["clip_features"],
+        clips["durations"],
+        moments_per_sentence,
+        nms_threshold,
+        batch_size,
+    )
+    groundings = [_groundings(sentences, m) for sentences, m in zip(batch, moments, strict=True)]
+    return groundings[0] if single else groundings
+
+
+def retrieve_and_ground(
+    model,
+    processor,
+    paragraphs,
+    index: VideoCorpusIndex,
+    top_k: int = 10,
+    moments_per_sentence: int = 1,
+    nms_threshold: float | None = None,
+    batch_size: int = 16,
+):
+    """Retrieve the top-k videos of each paragraph and ground every sentence in each of them.
+
+    Grounding uses the clip features stored in the index; all (paragraph, hit) pairs are grounded in batches of
+    ``batch_size`` (the cost is one VTC-LD pass per pair: it grows with ``top_k``).
+
+    Returns:
+        list[ParagraphResult] (best video first) for one paragraph; a list of those for a batch. Each result has the
+        hit (video id, rank, paragraph score), the duration and per sentence its moments (start, end, score, rank).
+
+    Raises:
+        InputError: the index was built without clip features (``store_clip_features=False``) or with another model.
+    """
+    batch, single = _as_paragraphs(paragraphs)
+    if index.clip_features is None:
+        raise InputError("index has no clip features (built with store_clip_features=False): cannot ground")
+    hits = retrieve(model, processor, batch, index, top_k)
+    positions = index.positions([hit.video_id for row in hits for hit in row])
+    pair_paragraph = np.repeat(np.arange(len(batch)), [len(row) for row in hits])
+    moments = _ground_pairs(
+        model,
+        processor,
+        batch,
+        pair_paragraph,
+        index.clip_features[positions],
+        index.durations[positions],
+        moments_per_sentence,
+        nms_threshold,
+        batch_size,
+    )
+    flat_hits = [hit for row in hits for hit in row]
+    results = [
+        ParagraphResult(hit, float(index.durations[p]), _groundings(batch[b], m))
+        for hit, p, b, m in zip(flat_hits, positions, pair_paragraph, moments, strict=True)
+    ]
+    offsets = np.cumsum([0] + [len(row) for row in hits])
+    grouped = [results[offsets[i] : offsets[i + 1]] for i in range(len(batch))]
+    return grouped[0] if single else grouped
