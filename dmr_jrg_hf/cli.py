@@ -126,17 +126,17 @@ def _run_train(args: argparse.Namespace) -> int:
         resume_from_checkpoint=args.resume,
         show_progress=not args.quiet,
     )
-    output = DMRJRGTrainer(model, processor, training_args, train_rows, features, eval_rows=eval_rows).train()
-    _emit(
-        {
+    trainer = DMRJRGTrainer(model, processor, training_args, train_rows, features, eval_rows=eval_rows)
+    output = trainer.train()
+    if trainer.accelerator.is_main_process:
+        summary = {
             "epochs": output.epochs_completed,
             "best_epoch": output.best_epoch,
             "best_metric": output.best_metric,
             "history": output.history,
             "output_dir": args.output_dir,
-        },
-        args.output,
-    )
+        }
+        _emit(summary, args.output)
     return 0
 
 

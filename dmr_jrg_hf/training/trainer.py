@@ -130,7 +130,10 @@ class DMRJRGTrainer:
             log_with="tensorboard" if args.report_to_tensorboard else None,
             project_dir=str(args.output_path),
             dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
-            kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+            kwargs_handlers=[
+                # BTSE heads get no gradient in the paper-literal variant: DDP must then skip them.
+                DistributedDataParallelKwargs(find_unused_parameters=self.config.use_paper_literal_temporal_sync)
+            ],
         )
 
     # Setup -------------------------------------------------------------------------------------------------------
@@ -251,7 +254,7 @@ class DMRJRGTrainer:
                 schedule.step()
                 optimizer.zero_grad()
             terms = {
-                name: float(getattr(output, name)) for name in LOSS_FIELDS if getattr(output, name, None) is not None
+                name: getattr(output, name).item() for name in LOSS_FIELDS if getattr(output, name, None) is not None
             }
             running = {name: 0.9 * running.get(name, value) + 0.1 * value for name, value in terms.items()}
             progress.set_postfix({name.replace("_loss", ""): f"{value:.3f}" for name, value in running.items()})
@@ -325,8 +328,9 @@ class DMRJRGTrainer:
             state.update(epoch=epoch + 1, global_step=global_step)
             if self.args.save_every_epochs and (epoch + 1) % self.args.save_every_epochs == 0:
                 self._save_checkpoint(epoch + 1, state)
+        output = self._finish(state, time.perf_counter() - started)
         self.accelerator.end_training()
-        return self._finish(state, time.perf_counter() - started)
+        return output
 
     def _finish(self, state: dict[str, Any], seconds: float) -> TrainOutput:
         """Load the best weights (when validation ran) and save model + processor + results to ``output_dir``."""

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dmr_jrg_hf.cli import main, parse_overrides
+from dmr_jrg_hf.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_help_lists_subcommands():
+    result = subprocess.run([sys.executable, "-m", "dmr_jrg_hf.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for command in ("demo", "prepare", "train", "evaluate", "bench"):
+        assert command in result.stdout, command
+
+
+def test_parse_overrides():
+    assert parse_overrides(["hidden_size=64", "map_scale_layers=[16, 8]", "supervision=full", "dropout=0.2"]) == {
+        "hidden_size": 64,
+        "map_scale_layers": [16, 8],
+        "supervision": "full",
+        "dropout": 0.2,
+    }
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_overrides(["hidden_size"])
+
+
+def test_package_errors_exit_1_with_message(capsys):
+    assert main(["train", "--preset", "activitynett", "--max-train-paragraphs", "4", "-q"]) == 1
+    assert "dmr-jrg train: error: unknown preset 'activitynett'" in capsys.readouterr().err
+
+
+def test_unknown_config_field_is_named(capsys):
+    assert main(["train", "--set", "hiden_size=8", "--max-train-paragraphs", "4", "-q"]) == 1
+    assert "did you mean 'hidden_size'" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2():
+    with pytest.raises(SystemExit) as error:
+        main(["train", "--mixed-precision", "fp8"])
+    assert error.value.code == 2
+
+
+def test_train_then_evaluate_on_synthetic(tmp_path, capsys):
+    run = tmp_path / "run"
+    arguments = ["--max-train-paragraphs", "8", "--max-eval-paragraphs", "4", "-q"]
+    assert main(["train", "--preset", "tiny", "--epochs", "1", "--output-dir", str(run), *arguments]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["epochs"] == 1 and len(summary["history"]) == 1
+    output = tmp_path / "eval.json"
+    command = ["evaluate", "--model", str(run), "--split", "validation", "--output", str(output), "--baselines"]
+    assert main([*command, "--max-eval-paragraphs", "4", "--protocols", "retrieval", "vprg", "-q"]) == 0
+    results = json.loads(output.read_text())
+    assert set(results["model"]) == {"retrieval", "vprg"}
+    assert results["model"]["vprg"] == summary["history"][0]["results"]["vprg"], "saved model differs from the run"
+    assert "query_free_saliency" in results["baselines"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_process_cpu_training_gathers_metrics(tmp_path):
+    """torchrun with 2 CPU processes (gloo): trains, and the gathered validation metrics equal one process's."""
+    run, summary = tmp_path / "run", tmp_path / "summary.json"
+    command = [
+        *(sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port())),
+        *(str(REPO / "examples" / "train.py"), "--preset", "tiny", "--epochs", "1", "--batch-size", "4"),
+        *("--max-train-paragraphs", "16", "--max-eval-paragraphs", "7", "--output-dir", str(run)),
+        *("--output", str(summary), "-q"),
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "ACCELERATE_USE_CPU": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "processes 2" in result.stderr, "the run did not use two processes"
+    gathered = json.loads(summary.read_text())["history"][0]["results"]
+
+    from dmr_jrg_hf.data.synthetic import generate_synthetic_benchmark
+    from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
+    from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
+    from dmr_jrg_hf.training import evaluate_model
+
+    benchmark = generate_synthetic_benchmark(seed=0)
+    single = evaluate_model(
+        DMRJRGModel.from_pretrained(run),
+        DMRJRGProcessor.from_pretrained(run),
+        benchmark.paragraphs["validation"][:7],
+        benchmark.features,
+        protocols=list(gathered),
+        show_progress=False,
+    )
+    for protocol, metrics in single.items():
+        for name, value in metrics.items():
+            assert gathered[protocol][name] == pytest.approx(value, abs=1e-6), f"{protocol}/{name}"

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from dmr_jrg_hf.errors import ConfigError
+from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
+from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
+from dmr_jrg_hf.training import DMRJRGTrainer, TrainingArguments, select_supervised_paragraphs
+
+
+def _args(tmp_path, **overrides) -> TrainingArguments:
+    values = {
+        "output_dir": str(tmp_path),
+        "seed": 7,
+        "num_train_epochs": 1,
+        "train_batch_size": 4,
+        "eval_every_epochs": 0,
+        "save_every_epochs": 1,
+        "show_progress": False,
+        "report_to_tensorboard": False,
+        "log_every_steps": 1,
+    }
+    values.update(overrides)
+    return TrainingArguments(**values)
+
+
+def _weights(model) -> dict[str, torch.Tensor]:
+    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+
+
+def _assert_identical(first: dict, second: dict, case: str) -> None:
+    assert first.keys() == second.keys()
+    different = [name for name in first if not torch.equal(first[name], second[name])]
+    assert not different, f"{case}: weights differ in {different[:5]}"
+
+
+def test_weak_training_never_reads_timestamps(tmp_path, small_benchmark, build_model):
+    rows = small_benchmark.paragraphs["train"]
+    rng = random.Random(3)
+    scrambled = [
+        dict(row, timestamps=[sorted([rng.uniform(0, row["duration"]), rng.uniform(0, row["duration"])]) for _ in ts])
+        for row, ts in ((row, row["timestamps"]) for row in rows)
+    ]
+    results = []
+    for name, train_rows in (("original", rows), ("random timestamps", scrambled)):
+        model, processor = build_model(seed=1)
+        DMRJRGTrainer(model, processor, _args(tmp_path / name), train_rows, small_benchmark.features).train()
+        results.append(_weights(model))
+    _assert_identical(*results, case="weak supervision with scrambled timestamps")
+    changed = any(
+        not torch.equal(a, b)
+        for a, b in zip(results[0].values(), build_model(seed=1)[0].state_dict().values(), strict=True)
+    )
+    assert changed, "training did not change any weight"
+
+
+def test_kill_and_resume_equals_uninterrupted_run(tmp_path, small_benchmark, build_model):
+    rows, features = small_benchmark.paragraphs["train"], small_benchmark.features
+    model, processor = build_model(seed=2)
+    DMRJRGTrainer(model, processor, _args(tmp_path / "straight", num_train_epochs=3), rows, features).train()
+    uninterrupted = _weights(model)
+
+    model, processor = build_model(seed=2)
+    DMRJRGTrainer(model, processor, _args(tmp_path / "killed", num_train_epochs=2), rows, features).train()
+    # A new process would rebuild everything from scratch: a differently seeded model proves load_state restores it.
+    model, processor = build_model(seed=99)
+    resumed_args = _args(tmp_path / "killed", num_train_epochs=3, resume_from_checkpoint="latest")
+    output = DMRJRGTrainer(model, processor, resumed_args, rows, features).train()
+    assert output.epochs_completed == 3
+    _assert_identical(uninterrupted, _weights(model), case="resume from epoch 2 of 3")
+
+
+def test_checkpoints_are_rotated_and_final_model_is_saved(tmp_path, small_benchmark, build_model):
+    model, processor = build_model()
+    args = _args(tmp_path, num_train_epochs=3, save_total_limit=2)
+    DMRJRGTrainer(model, processor, args, small_benchmark.paragraphs["train"], small_benchmark.features).train()
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch-0002", "epoch-0003"]
+    assert (tmp_path / "model.safetensors").is_file() and (tmp_path / "vocab.json").is_file()
+    loaded = DMRJRGModel.from_pretrained(tmp_path)
+    _assert_identical(_weights(model), _weights(loaded), case="final save_pretrained")
+    assert DMRJRGProcessor.from_pretrained(tmp_path).vocabulary.words == processor.vocabulary.words
+
+
+def test_validation_selects_best_and_logs_tensorboard(tmp_path, small_benchmark, build_model):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    model, processor = build_model()
+    args = _args(tmp_path, num_train_epochs=2, eval_every_epochs=1, report_to_tensorboard=True, save_every_epochs=0)
+    trainer = DMRJRGTrainer(
+        model,
+        processor,
+        args,
+        small_benchmark.paragraphs["train"],
+        small_benchmark.features,
+        eval_rows=small_benchmark.paragraphs["validation"],
+    )
+    output = trainer.train()
+    assert [entry["epoch"] for entry in output.history] == [1, 2]
+    values = [entry["results"]["vprg"]["R@1,IoU=0.5"] for entry in output.history]
+    assert output.best_metric == max(values) and output.best_epoch == 1 + values.index(max(values))
+    assert (tmp_path / "best" / "model.safetensors").is_file()
+    summary = json.loads((tmp_path / "train_results.json").read_text())
+    assert summary["best_metric_name"] == "vprg/R@1,IoU=0.5"
+    events = list((tmp_path / "logs").rglob("events.out.tfevents.*"))
+    assert events, "no TensorBoard event file"
+    tags = set()
+    for event_file in events:
+        accumulator = EventAccumulator(str(event_file))
+        accumulator.Reload()
+        tags |= set(accumulator.Tags()["scalars"])
+    for tag in ("train/loss", "train/local_loss", "train/learning_rate", "eval/vprg/R@1,IoU=0.5"):
+        assert tag in tags, f"missing TensorBoard tag {tag}; found {sorted(tags)[:10]}"
+
+
+@pytest.mark.parametrize("supervision", ["full", "semi"])
+def test_supervised_modes_add_the_timestamp_loss(tmp_path, small_benchmark, build_model, supervision):
+    model, processor = build_model(supervision=supervision, semi_supervised_fraction=0.5)
+    trainer = DMRJRGTrainer(
+        model, processor, _args(tmp_path), small_benchmark.paragraphs["train"], small_benchmark.features
+    )
+    flags = [row["has_timestamps"] for row in trainer.train_rows]
+    expected = len(flags) if supervision == "full" else round(0.5 * len(flags))
+    assert sum(flags) == expected, supervision
+    trainer.train()
+    batch = trainer.collator(trainer.train_rows[:4])
+    model.train()
+    output = model(**batch)
+    assert output.supervised_loss is not None and math.isfinite(output.supervised_loss.item()), supervision
+
+
+def test_semi_selection_is_seeded():
+    first = select_supervised_paragraphs(50, 0.2, seed=1)
+    assert first.sum() == 10
+    np.testing.assert_array_equal(first, select_supervised_paragraphs(50, 0.2, seed=1))
+    assert not np.array_equal(first, select_supervised_paragraphs(50, 0.2, seed=2))
+    assert select_supervised_paragraphs(3, 0.01, seed=0).sum() == 1, "at least one paragraph keeps timestamps"
+
+
+def test_bad_settings_are_named(tmp_path, small_benchmark, build_model):
+    with pytest.raises(ConfigError, match="mixed_precision"):
+        _args(tmp_path, mixed_precision="fp8")
+    model, processor = build_model()
+    with pytest.raises(ConfigError, match="train_rows is empty"):
+        DMRJRGTrainer(model, processor, _args(tmp_path), [], small_benchmark.features)
+    trainer = DMRJRGTrainer(
+        model,
+        processor,
+        _args(tmp_path, resume_from_checkpoint=str(tmp_path / "nowhere")),
+        small_benchmark.paragraphs["train"],
+        small_benchmark.features,
+    )
+    with pytest.raises(ConfigError, match="is not a checkpoint"):
+        trainer.train()
