@@ -171,6 +171,85 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_model(path: str):
+    from .modeling_dmr_jrg import DMRJRGModel
+    from .processing_dmr_jrg import DMRJRGProcessor
+
+    return DMRJRGModel.from_pretrained(path).eval(), DMRJRGProcessor.from_pretrained(path)
+
+
+def _run_index(args: argparse.Namespace) -> int:
+    from .inference import VideoCorpusIndex
+
+    model, processor = _load_model(args.model)
+    durations = json.loads(Path(args.durations).read_text()) if args.durations else None
+    index = VideoCorpusIndex.build(
+        model,
+        processor,
+        args.features,
+        durations=durations,
+        feature_rate=args.feature_rate,
+        batch_size=args.batch_size,
+        backend=args.backend,
+        store_clip_features=not args.no_clip_features,
+        show_progress=not args.quiet,
+    )
+    index.save(args.output_dir)
+    summary = {"videos": len(index), "index_mb": index.memory_bytes / 2**20, "output_dir": args.output_dir}
+    _emit(summary, args.output)
+    return 0
+
+
+def _format_search_table(paragraphs: list[str], results: list[list]) -> str:
+    lines = []
+    for number, (paragraph, rows) in enumerate(zip(paragraphs, results, strict=True), start=1):
+        lines.append(f"paragraph {number}: {paragraph}")
+        lines.append(f"{'rank':>4}  {'video':<24} {'score':>7} {'duration':>9}")
+        for row in rows:
+            hit = getattr(row, "hit", row)
+            duration = f"{row.duration:8.1f}s" if hasattr(row, "duration") else ""
+            lines.append(f"{hit.rank:>4}  {hit.video_id:<24} {hit.score:7.3f} {duration:>9}")
+            for index, grounding in enumerate(getattr(row, "sentences", ()), start=1):
+                moment = grounding.moments[0]
+                span = f"[{moment.start:7.1f}, {moment.end:7.1f}]"
+                lines.append(f"{'':>6}{index:>2}. {span} {moment.score:.2f}  {grounding.sentence}")
+    return "\n".join(lines)
+
+
+def _run_search(args: argparse.Namespace) -> int:
+    from .inference import VideoCorpusIndex, retrieve, retrieve_and_ground, split_sentences
+
+    model, processor = _load_model(args.model)
+    index = VideoCorpusIndex.load(args.index, backend=args.backend)
+    batch = [split_sentences(paragraph) for paragraph in args.paragraphs]
+    if args.no_ground:
+        results = retrieve(model, processor, batch, index, args.top_k)
+    else:
+        results = retrieve_and_ground(model, processor, batch, index, args.top_k, args.moments_per_sentence)
+    if args.json or args.output:
+        payload = [
+            {"paragraph": p, "results": [r.to_dict() for r in rows]}
+            for p, rows in zip(args.paragraphs, results, strict=True)
+        ]
+        _emit({"queries": payload}, args.output)
+    else:
+        print(_format_search_table(list(args.paragraphs), results))
+    return 0
+
+
+def _run_push(args: argparse.Namespace) -> int:
+    from .hub import complete_model_folder, push_benchmark_to_hub, push_model_to_hub
+
+    if args.dataset:
+        repo_id = push_benchmark_to_hub(args.folder, args.repo_id, token=args.token, private=args.private)
+    else:
+        if args.write_card or args.evaluation:
+            complete_model_folder(args.folder, evaluation=args.evaluation, repo_id=args.repo_id)
+        repo_id = push_model_to_hub(args.folder, args.repo_id, token=args.token, private=args.private)
+    _emit({"repo_id": repo_id, "repo_type": "dataset" if args.dataset else "model"}, args.output)
+    return 0
+
+
 # Parser --------------------------------------------------------------------------------------------------------
 
 
@@ -247,6 +326,41 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=int, default=3)
     _add_common(bench)
     bench.set_defaults(run=_run_bench)
+
+    index = commands.add_parser("index", help="video features -> corpus index folder", formatter_class=formatter)
+    index.add_argument("--model", required=True, help="saved model folder or Hub repo id")
+    index.add_argument("--features", required=True, help="HDF5 file or folder of {video_id}.npy features")
+    index.add_argument("--durations", help="JSON file {video_id: seconds} (default: frames / --feature-rate)")
+    index.add_argument("--feature-rate", type=float, help="feature frames per second (default: the model's spec)")
+    index.add_argument("--batch-size", type=int, default=64)
+    index.add_argument("--backend", default="exact", choices=["exact", "faiss"])
+    index.add_argument("--no-clip-features", action="store_true", help="retrieval only: do not keep clips")
+    index.add_argument("--output-dir", required=True, help="index folder to write")
+    _add_common(index)
+    index.set_defaults(run=_run_index)
+
+    search = commands.add_parser("search", help="retrieve videos and ground a paragraph", formatter_class=formatter)
+    search.add_argument("paragraphs", nargs="+", help="one or more paragraphs (sentences end with . ! or ?)")
+    search.add_argument("--model", required=True, help="saved model folder or Hub repo id")
+    search.add_argument("--index", required=True, help="index folder written by `dmr-jrg index`")
+    search.add_argument("--top-k", type=int, default=5)
+    search.add_argument("--moments-per-sentence", type=int, default=1)
+    search.add_argument("--no-ground", action="store_true", help="retrieval only")
+    search.add_argument("--backend", choices=["exact", "faiss"], help="override the index's backend")
+    search.add_argument("--json", action="store_true", help="JSON instead of the table")
+    _add_common(search)
+    search.set_defaults(run=_run_search)
+
+    push = commands.add_parser("push", help="push a model or benchmark folder to the Hub", formatter_class=formatter)
+    push.add_argument("folder", help="model folder (save_for_hub / train output) or exported benchmark folder")
+    push.add_argument("repo_id", help="namespace/name on the Hub (HF_ENDPOINT selects the Hub)")
+    push.add_argument("--dataset", action="store_true", help="push an exported benchmark folder as a dataset repo")
+    push.add_argument("--evaluation", help="evaluation JSON for the model card (implies --write-card)")
+    push.add_argument("--write-card", action="store_true", help="add remote code and the model card first")
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--token", help="Hub token (default: the saved login)")
+    _add_common(push)
+    push.set_defaults(run=_run_push)
     return parser
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "remote_code_sources",
     "export_remote_code",
     "save_for_hub",
+    "complete_model_folder",
     "check_model_folder",
     "push_model_to_hub",
     "push_benchmark_to_hub",
@@ -216,6 +217,34 @@ def save_for_hub(
         export_remote_code(directory)
     write_model_card(directory, evaluation=evaluation, config=model.config, processor=processor, **card_fields)
     return directory
+
+
+def complete_model_folder(folder: str | Path, evaluation: dict | str | Path | None = None, **card_fields) -> Path:
+    """Add remote code, ``auto_map`` and the model card to a folder saved by the trainer or the demo.
+
+    Reads ``config.json`` and the processor files of the folder (no weights are loaded).
+
+    Args:
+        folder (str or Path): holds ``config.json``, ``model.safetensors`` and the processor files.
+        evaluation (dict, str or Path, optional): evaluation JSON for the card (default: the folder's
+            ``results.json`` / ``eval_results.json`` when present).
+        **card_fields: `dmr_jrg_hf.cards.write_model_card` arguments.
+
+    Returns:
+        Path: the folder.
+    """
+    from .cards import write_model_card
+    from .configuration_dmr_jrg import DMRJRGConfig
+    from .processing_dmr_jrg import DMRJRGProcessor
+
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise DataFormatError(f"{folder}: no config.json; not a saved DMR-JRG model folder")
+    config = DMRJRGConfig.from_pretrained(folder)
+    processor = DMRJRGProcessor.from_pretrained(folder)
+    export_remote_code(folder)
+    write_model_card(folder, evaluation=evaluation, config=config, processor=processor, **card_fields)
+    return folder
 
 
 def check_model_folder(folder: str | Path) -> Path:
