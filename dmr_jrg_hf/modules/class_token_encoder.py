@@ -46,12 +46,15 @@ class ClassTokenEncoder(nn.Module):
     """``E[cls, x_1..x_N]`` -> the class token's output (Eq. 1), with a padding mask over ``x``.
 
     Positions are sinusoidal and computed on the fly, so no length limit is built in (paragraphs at inference can be
-    longer than any seen in training).
+    longer than any seen in training). The tokens are layer-normalised before the positions are added: sinusoidal
+    positions have unit scale per channel, and without the normalisation they swamp freshly projected features
+    (initialised at std 0.02), so every sequence looks the same to the encoder and retrieval does not train.
     """
 
     def __init__(self, config: DMRJRGConfig):
         super().__init__()
         self.class_token = nn.Parameter(torch.zeros(config.hidden_size))
+        self.token_norm = nn.LayerNorm(config.hidden_size)
         self.encoder = build_transformer_encoder(config, config.num_encoder_layers)
 
     def forward(
@@ -71,7 +74,8 @@ class ClassTokenEncoder(nn.Module):
         batch, length, hidden_size = tokens.shape
         token = self.class_token if class_token is None else class_token
         positions = sinusoidal_positions(length, hidden_size, tokens.device, tokens.dtype)
-        sequence = torch.cat([token.expand(batch, 1, hidden_size), tokens + positions], dim=1)  # (batch, 1+length, d)
+        tokens = self.token_norm(tokens) + positions
+        sequence = torch.cat([token.expand(batch, 1, hidden_size), tokens], dim=1)  # (batch, 1+length, hidden_size)
         padding = None
         if token_mask is not None:
             keep = torch.cat([token_mask.new_ones(batch, 1), token_mask], dim=1)
