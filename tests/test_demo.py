@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import json
+
+from dmr_jrg_hf.demo import run_demo
+from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
+from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
+
+
+def test_demo_end_to_end_on_a_small_benchmark(tmp_path):
+    result = run_demo(
+        tmp_path,
+        num_train_epochs=1,
+        show_progress=False,
+        num_train_videos=12,
+        num_validation_videos=4,
+        num_test_videos=6,
+    )
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved == json.loads(json.dumps(result.results))
+    assert set(saved["model"]) == {"vprg", "vcmr", "retrieval", "grounding"}
+    assert set(saved["untrained"]) == set(saved["model"])
+    assert {"random_retrieval", "query_free_saliency", "window_middle_half", "window_whole"} <= set(saved["baselines"])
+    assert "R@1,IoU=0.5" in saved["model"]["vprg"] and "R@10" in saved["model"]["retrieval"]
+    assert all(0.0 <= value <= 100.0 for value in saved["model"]["vprg"].values())
+    for protocol in ("[vprg]", "[vcmr]", "[retrieval]", "[grounding]", "query_free_saliency"):
+        assert protocol in result.table, protocol
+    assert "retrieved videos:" in result.query_report and "truth" in result.query_report
+    model = DMRJRGModel.from_pretrained(tmp_path)
+    assert model.config.num_clips == 16
+    assert len(DMRJRGProcessor.from_pretrained(tmp_path).vocabulary) == model.config.vocab_size
