@@ -1,10 +1,12 @@
 """Packaging for dmr_jrg_hf: weakly supervised video paragraph retrieval and grounding (DMR-JRG)."""
 
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 ROOT = Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"', (ROOT / "dmr_jrg_hf" / "version.py").read_text()).group(1)
 
 INSTALL_REQUIRES = [
     "torch>=2.4",
@@ -29,7 +31,7 @@ EXTRAS_REQUIRE = {
 
 setup(
     name="dmr_jrg_hf",
-    version="0.1.0",
+    version=VERSION,
     description="DMR-JRG: weakly supervised video paragraph retrieval and grounding for the Hugging Face ecosystem",
     long_description=(ROOT / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",

@@ -195,7 +195,7 @@ def render_model_card(
     """
     from huggingface_hub import ModelCard
 
-    from . import __version__
+    from .version import __version__
 
     evaluation = load_evaluation(evaluation)
     benchmark = evaluation.get("benchmark") or {}

@@ -22,8 +22,8 @@ import datasets
 import numpy as np
 from datasets.builder import Key
 
-from .. import __version__
 from ..errors import ConfigError, DataFormatError
+from ..version import __version__
 from .activitynet import ACTIVITYNET_CAPTIONS
 from .charades import CHARADES_STA, SENTENCE_ORDERS
 from .readers import VideoFeatureReader, open_features

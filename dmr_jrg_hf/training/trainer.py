@@ -18,15 +18,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from accelerate import Accelerator, DataLoaderConfiguration, DistributedDataParallelKwargs
+from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.logging import get_logger
 from accelerate.utils import set_seed
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .. import __version__
 from ..data.collator import DMRJRGCollator
 from ..errors import ConfigError
+from ..version import __version__
 from .arguments import TrainingArguments
 from .evaluation import evaluate_model
 from .schedules import step_decay_schedule
@@ -130,10 +130,6 @@ class DMRJRGTrainer:
             log_with="tensorboard" if args.report_to_tensorboard else None,
             project_dir=str(args.output_path),
             dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
-            kwargs_handlers=[
-                # BTSE heads get no gradient in the paper-literal variant: DDP must then skip them.
-                DistributedDataParallelKwargs(find_unused_parameters=self.config.use_paper_literal_temporal_sync)
-            ],
         )
 
     # Setup -------------------------------------------------------------------------------------------------------
