@@ -112,7 +112,7 @@ def ground(
     processor,
     paragraphs,
     video_features: np.ndarray | Sequence[np.ndarray],
-    durations: float | Sequence[float],
+    duration: float | Sequence[float],
     moments_per_sentence: int = 1,
     nms_threshold: float | None = None,
     feature_rate: float | None = None,
@@ -123,7 +123,7 @@ def ground(
     Args:
         paragraphs: one paragraph or a list of them.
         video_features (np.ndarray of shape (num_frames, feature_dim), or a list with one per paragraph): any length.
-        durations (float or list[float]): seconds, one per video.
+        duration (float or list[float]): seconds, one per video.
         moments_per_sentence (int): moments kept per sentence after NMS.
         nms_threshold (float, optional): defaults to the processor's.
         feature_rate (float, optional): frames per second of the features, checked against the processor's spec.
@@ -136,7 +136,7 @@ def ground(
     """
     batch, single = _as_paragraphs(paragraphs)
     videos = [video_features] if isinstance(video_features, np.ndarray | torch.Tensor) else list(video_features)
-    seconds = [float(durations)] if np.ndim(durations) == 0 else [float(d) for d in durations]
+    seconds = [float(duration)] if np.ndim(duration) == 0 else [float(d) for d in duration]
     if len(videos) == 1 and len(batch) > 1:
         videos, seconds = videos * len(batch), seconds * len(batch)
     if not len(videos) == len(seconds) == len(batch):
