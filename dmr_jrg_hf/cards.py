@@ -163,12 +163,13 @@ def _feature_rows(processor, config) -> list[tuple[str, str]]:
 def _evaluation_text(evaluation: Mapping[str, Any]) -> str:
     if not evaluation:
         return "No evaluation results were given when this card was written."
-    benchmark = evaluation.get("benchmark") or {}
-    where = ", ".join(f"{key} {value}" for key, value in benchmark.items()) or "the benchmark named in the metadata"
+    benchmark = dict(evaluation.get("benchmark") or {})
+    name = benchmark.pop("name", "the benchmark named in the metadata")
+    details = ", ".join(f"{key} {value}" for key, value in benchmark.items())
     return (
-        f"Evaluated on {where}. Each table below is one protocol (dmr_jrg_hf.metrics, DESIGN §5); the untrained "
-        "model and the timestamp-free baselines (random retrieval, fixed windows, query-free saliency) are the "
-        "reference rows."
+        f"Evaluated on {name}{f' ({details})' if details else ''}. Each table below is one protocol "
+        "(`dmr_jrg_hf.metrics`), described under its name; the untrained model and the timestamp-free baselines "
+        "(`dmr_jrg_hf.metrics.baselines`), where given, are reference rows."
     )
 
 
