@@ -10,10 +10,18 @@ from transformers import PretrainedConfig
 from .errors import ConfigError
 from .geometry import valid_cell_mask
 
-__all__ = ["DMRJRGConfig", "PRESETS", "ABLATION_PRESETS", "TEMPORAL_SYNC_DIRECTIONS", "SUPERVISION_MODES"]
+__all__ = [
+    "DMRJRGConfig",
+    "PRESETS",
+    "ABLATION_PRESETS",
+    "TEMPORAL_SYNC_DIRECTIONS",
+    "SUPERVISION_MODES",
+    "TRIPLET_NEGATIVES",
+]
 
 TEMPORAL_SYNC_DIRECTIONS = ("both", "forward", "reverse", "none")
 SUPERVISION_MODES = ("weak", "full", "semi")
+TRIPLET_NEGATIVES = ("all", "hardest")
 
 # Presets are deltas over the defaults (the paper's values, §IV-B), one short dict per benchmark.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -163,6 +171,8 @@ class DMRJRGConfig(PretrainedConfig):
         word_mask_ratio (float, default 1/3): share of words masked per sentence (at least one), §III-C.
         reconstruction_label_smoothing (float, default 0.1): label smoothing of L_rec (Eq. 11).
         triplet_margin (float, default 0.2): Δ of the triplet losses (Eq. 6-7).
+        triplet_negatives (str, default "all"): in-batch negatives of the triplet losses, "all" (hinge averaged over
+            every negative) or "hardest" (VSE++); the paper only says they are sampled from the batch.
         retrieval_nce_weight (float, default 0.04): β1 in L_cmr = L_trip + β1·L_nce (§III-D).
         global_nce_weight (float, default 0.04): β2 in L_global = L_trip + β2·L_nce (§III-F).
         logit_scale_init_value (float, default 2.6592): initial log of λ, the InfoNCE scale (Eq. 3-4).
@@ -221,6 +231,7 @@ class DMRJRGConfig(PretrainedConfig):
     word_mask_ratio: float = 1.0 / 3.0
     reconstruction_label_smoothing: float = 0.1
     triplet_margin: float = 0.2
+    triplet_negatives: str = "all"
     retrieval_nce_weight: float = 0.04
     global_nce_weight: float = 0.04
     logit_scale_init_value: float = 2.6592
@@ -319,6 +330,8 @@ class DMRJRGConfig(PretrainedConfig):
                 f"temporal_sync_directions must be one of {TEMPORAL_SYNC_DIRECTIONS}, "
                 f"got {self.temporal_sync_directions!r}"
             )
+        if self.triplet_negatives not in TRIPLET_NEGATIVES:
+            raise ConfigError(f"triplet_negatives must be one of {TRIPLET_NEGATIVES}, got {self.triplet_negatives!r}")
         if self.supervision not in SUPERVISION_MODES:
             raise ConfigError(f"supervision must be one of {SUPERVISION_MODES}, got {self.supervision!r}")
         if not 0.0 <= self.min_iou < self.max_iou <= 1.0:

@@ -360,14 +360,18 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             scale = self.retrieval_head.scale()
             similarity = output.retrieval_similarity
             output.retrieval_loss = cross_modal_retrieval_loss(
-                similarity, scale, config.triplet_margin, config.retrieval_nce_weight
+                similarity, scale, config.triplet_margin, config.retrieval_nce_weight, config.triplet_negatives
             )
         if self.global_branch is not None:
             fused = self.global_branch(feature_maps, top_cells, sentence_mask, video_tokens, self.video_encoder)
             output.fused_video_embeddings = F.normalize(fused, dim=-1)
             output.grounding_similarity = output.paragraph_embeddings @ output.fused_video_embeddings.t()
             output.global_loss = cross_modal_retrieval_loss(
-                output.grounding_similarity, scale, config.triplet_margin, config.global_nce_weight
+                output.grounding_similarity,
+                scale,
+                config.triplet_margin,
+                config.global_nce_weight,
+                config.triplet_negatives,
             )
             if config.use_score_distillation:
                 output.distillation_loss = score_distillation_loss(similarity, output.grounding_similarity)

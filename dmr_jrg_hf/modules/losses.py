@@ -30,32 +30,38 @@ def info_nce_loss(similarity: torch.Tensor, logit_scale: torch.Tensor) -> torch.
     return F.cross_entropy(logits, targets) + F.cross_entropy(logits.t(), targets)
 
 
-def triplet_ranking_loss(similarity: torch.Tensor, margin: float) -> torch.Tensor:
+def triplet_ranking_loss(similarity: torch.Tensor, margin: float, negatives: str = "all") -> torch.Tensor:
     """Symmetric triplet ranking loss with in-batch negatives, ``L_trip = L_trip^{t2v} + L_trip^{v2t}`` (Eq. 5-7).
 
     Note:
-        Eq. 6-7 take one negative ``b-`` "sampled from other samples within the same batch" without saying which;
-        this uses the hardest in-batch negative of each row/column (VSE++ max-violation), the usual choice of the
-        triplet loss the paper cites. A batch of one has no negative and gives 0.
+        Eq. 6-7 take the negatives "sampled from other samples within the same batch" without saying which.
+        ``negatives="all"`` (default) averages the hinge over every in-batch negative (VSE0); ``"hardest"`` keeps the
+        hardest one per row/column (VSE++ max-violation). Trained from scratch, the hardest-negative form stays at
+        its collapsed value (every similarity equal, loss ``2 * margin``) for many epochs, while the averaged form
+        starts learning at once; ``config.triplet_negatives`` chooses. A batch of one has no negative and gives 0.
 
     Args:
         similarity (torch.FloatTensor of shape (batch, batch)): paragraph rows x video columns, positives on the
             diagonal.
         margin (float): Δ.
+        negatives (str): "all" or "hardest".
     """
+    batch = similarity.shape[0]
     positives = similarity.diagonal()
-    eye = torch.eye(similarity.shape[0], dtype=torch.bool, device=similarity.device)
-    negatives = similarity.masked_fill(eye, float("-inf"))
-    text_to_video = (margin + negatives.max(dim=1).values - positives).clamp(min=0)
-    video_to_text = (margin + negatives.max(dim=0).values - positives).clamp(min=0)
-    return text_to_video.mean() + video_to_text.mean()
+    eye = torch.eye(batch, dtype=torch.bool, device=similarity.device)
+    text_to_video = (margin + similarity - positives[:, None]).clamp(min=0).masked_fill(eye, 0.0)  # (batch, batch)
+    video_to_text = (margin + similarity - positives[None, :]).clamp(min=0).masked_fill(eye, 0.0)
+    if negatives == "hardest":
+        return text_to_video.max(dim=1).values.mean() + video_to_text.max(dim=0).values.mean()
+    num_negatives = max(batch - 1, 1)
+    return (text_to_video.sum() + video_to_text.sum()) / (batch * num_negatives)
 
 
 def cross_modal_retrieval_loss(
-    similarity: torch.Tensor, logit_scale: torch.Tensor, margin: float, nce_weight: float
+    similarity: torch.Tensor, logit_scale: torch.Tensor, margin: float, nce_weight: float, negatives: str = "all"
 ) -> torch.Tensor:
     """``L = L_trip + β·L_nce``: L_cmr of VPCMR (§III-D, with β1) and L_global of VTFA-GD (§III-F, with β2)."""
-    return triplet_ranking_loss(similarity, margin) + nce_weight * info_nce_loss(similarity, logit_scale)
+    return triplet_ranking_loss(similarity, margin, negatives) + nce_weight * info_nce_loss(similarity, logit_scale)
 
 
 def reconstruction_loss(

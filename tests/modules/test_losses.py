@@ -69,7 +69,17 @@ def test_info_nce_hand_computed():
 def test_triplet_uses_hardest_in_batch_negative_both_ways():
     similarity = torch.tensor([[0.8, 0.7, 0.1], [0.0, 0.9, 0.2], [0.3, 0.1, 0.5]])
     # t2v rows: 0.2+0.7-0.8=0.1, 0.2+0.2-0.9<0, 0.2+0.3-0.5=0 ; v2t cols: 0.2+0.3-0.8<0, 0.2+0.7-0.9=0, 0.2+0.2-0.5<0
-    assert torch.isclose(triplet_ranking_loss(similarity, 0.2), torch.tensor(0.1 / 3), atol=1e-6)
+    assert torch.isclose(triplet_ranking_loss(similarity, 0.2, "hardest"), torch.tensor(0.1 / 3), atol=1e-6)
+    assert triplet_ranking_loss(torch.tensor([[0.3]]), 0.2, "hardest") == 0, "a batch of one has no negative"
+
+
+def test_triplet_averages_over_all_in_batch_negatives():
+    similarity = torch.tensor([[0.8, 0.7, 0.1], [0.0, 0.9, 0.2], [0.3, 0.1, 0.5]])
+    # t2v hinges (row b, column z != b): 0.1, 0 | 0, 0 | 0, 0 ; v2t (column b, row z != b): 0, 0 | 0, 0 | 0, 0
+    # 0.2+0.7-0.8=0.1 is the only violation: (0.1 + 0) / (3 rows * 2 negatives)
+    assert torch.isclose(triplet_ranking_loss(similarity, 0.2), torch.tensor(0.1 / 6), atol=1e-6)
+    collapsed = torch.full((4, 4), 0.5)
+    assert torch.isclose(triplet_ranking_loss(collapsed, 0.2), torch.tensor(0.4)), "equal scores cost 2 * margin"
     assert triplet_ranking_loss(torch.tensor([[0.3]]), 0.2) == 0, "a batch of one has no negative"
 
 
