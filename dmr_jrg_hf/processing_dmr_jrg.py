@@ -90,6 +90,7 @@ class DMRJRGProcessor(ProcessorMixin):
         word_vectors=None,
         video_feature_spec: dict[str, Any] | None = None,
         seed: int = 0,
+        word_vector_postprocessing: str = "none",
     ) -> DMRJRGProcessor:
         """Build the vocabulary of the training sentences and take K, the map scheme and D from ``config``.
 
@@ -98,8 +99,12 @@ class DMRJRGProcessor(ProcessorMixin):
             config (DMRJRGConfig): its ``vocab_size`` is set here to the vocabulary's size (the one place the data
                 decides it).
             word_vectors: ``None`` (gensim Word2Vec on ``sentences``), a word2vec-format file or a ``KeyedVectors``.
+            word_vector_postprocessing (str): "none" (the paper), "center" or "whiten" (see
+                `tokenization_dmr_jrg.postprocess_vectors`); the saved vectors are the post-processed ones.
         """
-        vocabulary = WordVocabulary.from_corpus(sentences, config.word_embedding_dim, word_vectors, seed=seed)
+        vocabulary = WordVocabulary.from_corpus(
+            sentences, config.word_embedding_dim, word_vectors, seed=seed, postprocessing=word_vector_postprocessing
+        )
         config.vocab_size = len(vocabulary)
         return cls(
             vocabulary,

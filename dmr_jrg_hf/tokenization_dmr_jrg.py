@@ -21,11 +21,19 @@ from safetensors.numpy import load_file, save_file
 
 from .errors import ConfigError, DataFormatError
 
-__all__ = ["SPECIAL_TOKENS", "WordVocabulary", "tokenize", "load_word_vectors"]
+__all__ = [
+    "SPECIAL_TOKENS",
+    "VECTOR_POSTPROCESSING",
+    "WordVocabulary",
+    "tokenize",
+    "load_word_vectors",
+    "postprocess_vectors",
+]
 
 logger = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ("<pad>", "<unk>", "<mask>")
+VECTOR_POSTPROCESSING = ("none", "center", "whiten")
 VOCABULARY_FILE = "vocab.json"
 WORD_VECTORS_FILE = "word_vectors.safetensors"
 _WORD_PATTERN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -68,6 +76,33 @@ def _train_word2vec(tokenized: list[list[str]], dim: int, seed: int, epochs: int
         sentences=tokenized, vector_size=dim, window=5, min_count=1, sg=1, workers=1, seed=seed, epochs=epochs
     )
     return model.wv
+
+
+def postprocess_vectors(vectors: np.ndarray, method: str) -> np.ndarray:
+    """Post-process word vectors (rows) before they are frozen.
+
+    ``"none"`` keeps them. ``"center"`` removes the mean vector, the direction every word2vec vector shares.
+    ``"whiten"`` also rotates to the principal axes and scales each to unit variance (PCA whitening), so that words
+    which a small corpus gives almost the same vector (a templated corpus puts every verb in the same contexts) stay
+    distinguishable for the frozen input of the Bi-LSTM. Norms are rescaled to the mean norm of the input.
+
+    Args:
+        vectors (np.ndarray of shape (num_words, dim)).
+        method (str): one of ``VECTOR_POSTPROCESSING``.
+    """
+    if method not in VECTOR_POSTPROCESSING:
+        raise ConfigError(f"word-vector post-processing must be one of {VECTOR_POSTPROCESSING}, got {method!r}")
+    if method == "none" or len(vectors) < 2:
+        return vectors
+    mean_norm = float(np.linalg.norm(vectors, axis=1).mean())
+    centered = vectors - vectors.mean(axis=0, keepdims=True)
+    if method == "whiten":
+        _, singular_values, axes = np.linalg.svd(centered, full_matrices=False)
+        scale = np.where(singular_values > 1e-6 * singular_values.max(), 1.0 / np.maximum(singular_values, 1e-12), 0.0)
+        centered = centered @ axes.T * scale  # (num_words, rank) rotated and scaled, padded back to dim below
+        centered = np.pad(centered, ((0, 0), (0, vectors.shape[1] - centered.shape[1])))
+    norms = np.linalg.norm(centered, axis=1, keepdims=True)
+    return (centered * mean_norm / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 class WordVocabulary:
@@ -124,6 +159,7 @@ class WordVocabulary:
         word_vectors=None,
         seed: int = 0,
         word2vec_epochs: int = 20,
+        postprocessing: str = "none",
     ) -> WordVocabulary:
         """Build the vocabulary of a corpus with frozen vectors.
 
@@ -134,6 +170,7 @@ class WordVocabulary:
                 gensim ``KeyedVectors``.
             seed (int): seeds Word2Vec and the vectors of words missing from a pretrained file.
             word2vec_epochs (int): training epochs of the embedded Word2Vec.
+            postprocessing (str): `postprocess_vectors` method applied to the corpus words' vectors.
 
         Note:
             Corpus words missing from a pretrained file keep their own id with a seeded random vector of the file's
@@ -155,7 +192,10 @@ class WordVocabulary:
                 f"word vectors have dimension {keyed.vector_size} but config.word_embedding_dim is {embedding_dim}; "
                 f"set word_embedding_dim={keyed.vector_size}"
             )
-        return cls._from_keyed_vectors(corpus_words, keyed, seed)
+        vocabulary = cls._from_keyed_vectors(corpus_words, keyed, seed)
+        corpus_rows = slice(len(SPECIAL_TOKENS), None)
+        vocabulary.vectors[corpus_rows] = postprocess_vectors(vocabulary.vectors[corpus_rows], postprocessing)
+        return vocabulary
 
     @classmethod
     def _from_keyed_vectors(cls, corpus_words: list[str], keyed, seed: int) -> WordVocabulary:

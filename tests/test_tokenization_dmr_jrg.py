@@ -73,3 +73,33 @@ def test_missing_or_malformed_file(tmp_path):
     bad.write_text("not a header\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match="bad.txt"):
         WordVocabulary.from_corpus(CORPUS, embedding_dim=4, word_vectors=bad)
+
+
+def test_postprocessing_center_and_whiten():
+    from dmr_jrg_hf.tokenization_dmr_jrg import postprocess_vectors
+
+    rng = np.random.default_rng(0)
+    shared = np.ones(6, dtype=np.float32)
+    vectors = shared + 0.05 * rng.standard_normal((10, 6)).astype(np.float32)  # ten near-identical vectors
+    mean_norm = np.linalg.norm(vectors, axis=1).mean()
+    np.testing.assert_array_equal(postprocess_vectors(vectors, "none"), vectors)
+    for method in ("center", "whiten"):
+        processed = postprocess_vectors(vectors, method)
+        np.testing.assert_allclose(np.linalg.norm(processed, axis=1), mean_norm, rtol=1e-5, err_msg=method)
+        unit = processed / np.linalg.norm(processed, axis=1, keepdims=True)
+        off_diagonal = (unit @ unit.T)[~np.eye(10, dtype=bool)]
+        assert off_diagonal.mean() < 0.05, f"{method}: vectors still share a direction"
+    whitened = postprocess_vectors(vectors, "whiten")
+    centered = whitened - whitened.mean(0)
+    variances = np.linalg.svd(centered, compute_uv=False)
+    assert variances[:5].max() / variances[:5].min() < 3.0, "whitening leaves unequal principal variances"
+    with pytest.raises(ConfigError, match="post-processing must be one of"):
+        postprocess_vectors(vectors, "pca")
+
+
+def test_processor_saves_postprocessed_vectors(tmp_path):
+    config = DMRJRGConfig.from_preset("tiny", word_embedding_dim=6)
+    processor = DMRJRGProcessor.from_corpus(CORPUS * 3, config=config, word_vector_postprocessing="whiten")
+    processor.save_pretrained(tmp_path)
+    np.testing.assert_array_equal(DMRJRGProcessor.from_pretrained(tmp_path).word_vectors, processor.word_vectors)
+    assert not processor.word_vectors[processor.vocabulary.pad_id].any()
