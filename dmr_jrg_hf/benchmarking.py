@@ -27,6 +27,7 @@ PAPER_BENCHMARK_SIZES: dict[str, tuple[int, int, int]] = {
     "activitynet": (16, 4, 20),
     "charades": (16, 3, 10),
     "tacos": (6, 9, 12),
+    "tiny": (4, 3, 5),
 }
 
 

@@ -103,3 +103,10 @@ def test_two_process_cpu_training_gathers_metrics(tmp_path):
     for protocol, metrics in single.items():
         for name, value in metrics.items():
             assert gathered[protocol][name] == pytest.approx(value, abs=1e-6), f"{protocol}/{name}"
+
+
+def test_bench_reports_a_model_step(capsys):
+    assert main(["bench", "--presets", "tiny", "--steps", "1", "-q"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)["model"]
+    assert report["batch_size"] == 4 and report["num_clips"] == 8
+    assert report["num_parameters"] > 0 and report["mean_step_seconds"] > 0
