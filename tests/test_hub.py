@@ -22,6 +22,7 @@ from dmr_jrg_hf.errors import DataFormatError, InputError
 from dmr_jrg_hf.hub import (
     REMOTE_CODE_AUTO_MAP,
     check_model_folder,
+    complete_model_folder,
     push_benchmark_to_hub,
     remote_code_sources,
     save_for_hub,
@@ -222,6 +223,19 @@ def test_push_then_from_pretrained_through_a_loopback_hub(saved, tmp_path):
         assert not hub.unhandled, f"requests the fake Hub does not implement: {hub.unhandled}"
     assert stdout.startswith("transformers_modules."), stdout
     _assert_same_outputs(found, expected, "push + trust_remote_code from the Hub")
+
+
+def test_complete_model_folder_adds_code_and_card_to_a_trained_folder(saved, tmp_path):
+    folder, _, _ = saved
+    model = DMRJRGModel.from_pretrained(folder)
+    model.save_pretrained(tmp_path)
+    DMRJRGProcessor.from_pretrained(folder).save_pretrained(tmp_path)
+    (tmp_path / "results.json").write_text(json.dumps({"model": {"retrieval": {"R@1": 33.0}}}))
+    with pytest.raises(DataFormatError, match="missing README.md"):
+        check_model_folder(tmp_path)
+    complete_model_folder(tmp_path, model_name="tiny")
+    assert check_model_folder(tmp_path) == tmp_path and (tmp_path / "modeling_dmr_jrg.py").is_file()
+    assert "| DMR-JRG (this model) | 33.00 |" in (tmp_path / "README.md").read_text(), "results.json on the card"
 
 
 def test_push_benchmark_needs_a_dataset_card(tmp_path):
