@@ -1,4 +1,4 @@
-"""``dmr-jrg`` command line: demo, prepare, train, evaluate, bench.
+"""``dmr-jrg`` command line: demo, prepare, train, evaluate, bench, index, search, push.
 
 Each subcommand is a thin ``_run_<name>(args) -> int`` over a library function; heavy imports happen inside it so that
 ``dmr-jrg --help`` stays fast. Results go to stdout (or ``--output``), logs and progress to stderr.

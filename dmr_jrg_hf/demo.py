@@ -19,6 +19,7 @@ import numpy as np
 
 from .configuration_dmr_jrg import DMRJRGConfig
 from .data.synthetic import SyntheticBenchmark, generate_synthetic_benchmark
+from .hub import complete_model_folder
 from .metrics import format_results_table
 from .modeling_dmr_jrg import DMRJRGModel
 from .processing_dmr_jrg import DMRJRGProcessor
@@ -157,6 +158,7 @@ def run_demo(
         },
     }
     (output_dir / "results.json").write_text(json.dumps(results, indent=2))
+    complete_model_folder(output_dir, evaluation=output_dir / "results.json", model_name="dmr-jrg-synthetic-demo")
     table = format_results_table(
         {"DMR-JRG (trained)": trained, "DMR-JRG (untrained)": untrained, **results["baselines"]}
     )

@@ -347,6 +347,8 @@ class DMRJRGProcessor(ProcessorMixin):
         settings = json.loads(Path(paths[PROCESSOR_CONFIG_FILE]).read_text(encoding="utf-8"))
         settings.pop("processor_class", None)
         settings.pop("auto_map", None)
+        for loader_argument in ("trust_remote_code", "_from_auto", "code_revision"):  # passed by AutoProcessor
+            kwargs.pop(loader_argument, None)
         settings.update(kwargs)
         vocabulary = WordVocabulary.load(paths[VOCABULARY_FILE], paths[WORD_VECTORS_FILE])
         return cls(vocabulary, **settings)

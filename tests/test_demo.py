@@ -26,6 +26,8 @@ def test_demo_end_to_end_on_a_small_benchmark(tmp_path):
     for protocol in ("[vprg]", "[vcmr]", "[retrieval]", "[grounding]", "query_free_saliency"):
         assert protocol in result.table, protocol
     assert "retrieved videos:" in result.query_report and "truth" in result.query_report
+    card = (tmp_path / "README.md").read_text()
+    assert "model-index" in card and "dmr-jrg-synthetic-demo" in card, "the demo folder lacks its model card"
     model = DMRJRGModel.from_pretrained(tmp_path)
     assert model.config.num_clips == 16
     assert len(DMRJRGProcessor.from_pretrained(tmp_path).vocabulary) == model.config.vocab_size

@@ -172,12 +172,6 @@ def test_auto_classes_resolve_after_import(saved):
     _assert_same_outputs(_outputs(model, processor, inputs), expected, "package AutoModel")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="DMRJRGProcessor.from_pretrained passes AutoProcessor's loader kwargs (trust_remote_code, _from_auto) "
-    "to __init__; needs a fix in processing_dmr_jrg.py",
-)
 def test_auto_processor_resolves_after_import(saved):
     folder, _, _ = saved
     processor = AutoProcessor.from_pretrained(folder)

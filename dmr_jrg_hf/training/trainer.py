@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from ..data.collator import DMRJRGCollator
 from ..errors import ConfigError
+from ..hub import complete_model_folder
 from ..version import __version__
 from .arguments import TrainingArguments
 from .evaluation import evaluate_model
@@ -348,5 +349,6 @@ class DMRJRGTrainer:
             summary = {key: value for key, value in output.__dict__.items()}
             summary["best_metric_name"] = self.args.best_metric
             (self.args.output_path / "train_results.json").write_text(json.dumps(summary, indent=2))
+            complete_model_folder(self.args.output_path)
         self.accelerator.wait_for_everyone()
         return output

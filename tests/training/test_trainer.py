@@ -82,6 +82,7 @@ def test_checkpoints_are_rotated_and_final_model_is_saved(tmp_path, small_benchm
     DMRJRGTrainer(model, processor, args, small_benchmark.paragraphs["train"], small_benchmark.features).train()
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch-0002", "epoch-0003"]
     assert (tmp_path / "model.safetensors").is_file() and (tmp_path / "vocab.json").is_file()
+    assert (tmp_path / "README.md").is_file() and "auto_map" in (tmp_path / "config.json").read_text()
     loaded = DMRJRGModel.from_pretrained(tmp_path)
     _assert_identical(_weights(model), _weights(loaded), case="final save_pretrained")
     assert DMRJRGProcessor.from_pretrained(tmp_path).vocabulary.words == processor.vocabulary.words
