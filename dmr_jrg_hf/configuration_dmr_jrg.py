@@ -167,6 +167,9 @@ class DMRJRGConfig(PretrainedConfig):
         num_top_candidates (int, default 3): Q, proposals per sentence for reconstruction and CMFF (Eq. 9, 14).
         candidate_fusion_weights (list[float], default [0.4, 0.3, 0.3]): w_1..w_Q of CMFF (Eq. 14).
         learnable_candidate_fusion_weights (bool, default False): train w_1..w_Q instead of keeping them fixed.
+        proposal_suppression_iou (float, default 1.0): during training, a cell overlapping an already chosen proposal
+            with IoU above this is not taken as another of the Q proposals (reconstruction, rank loss, CMFF); 1.0 is
+            the paper's plain top-Q, lower values make the Q proposals distinct moments.
         num_reconstructor_layers (int, default 2): encoder and decoder layers of the masked-word reconstructor (Eq. 9).
         word_mask_ratio (float, default 1/3): share of words masked per sentence (at least one), §III-C.
         reconstruction_label_smoothing (float, default 0.1): label smoothing of L_rec (Eq. 11).
@@ -227,6 +230,7 @@ class DMRJRGConfig(PretrainedConfig):
     num_top_candidates: int = 3
     candidate_fusion_weights: list[float] | None = None
     learnable_candidate_fusion_weights: bool = False
+    proposal_suppression_iou: float = 1.0
     num_reconstructor_layers: int = 2
     word_mask_ratio: float = 1.0 / 3.0
     reconstruction_label_smoothing: float = 0.1
@@ -336,6 +340,8 @@ class DMRJRGConfig(PretrainedConfig):
             raise ConfigError(f"supervision must be one of {SUPERVISION_MODES}, got {self.supervision!r}")
         if not 0.0 <= self.min_iou < self.max_iou <= 1.0:
             raise ConfigError(f"need 0 <= min_iou < max_iou <= 1, got min_iou={self.min_iou}, max_iou={self.max_iou}")
+        if not 0.0 <= self.proposal_suppression_iou <= 1.0:
+            raise ConfigError(f"proposal_suppression_iou must be in [0, 1], got {self.proposal_suppression_iou}")
         if not 0.0 <= self.nms_threshold <= 1.0:
             raise ConfigError(f"nms_threshold must be in [0, 1], got {self.nms_threshold}")
         if self.use_score_distillation and not (self.use_retrieval_branch and self.use_global_branch):

@@ -351,7 +351,14 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
     ):
         """Fill the weak-supervision loss terms of `output` (Eq. 2-22) for the parts the config enables."""
         config = self.config
-        top_cells = top_candidate_cells(logits, self.valid_mask, config.num_top_candidates)  # (batch, M, Q)
+        top_cells = top_candidate_cells(
+            logits,
+            self.valid_mask,
+            config.num_top_candidates,
+            self.cell_start,
+            self.cell_end,
+            config.proposal_suppression_iou,
+        )  # (batch, M, Q)
         output.reconstruction_loss, output.rank_loss = self.local_branch.loss(
             output.score_maps, top_cells, clips, masked_states, sentence_mask=sentence_mask, **inputs
         )

@@ -62,6 +62,7 @@ def test_every_ablation_preset_builds(ablation):
         ({"use_global_branch": False}, "use_score_distillation"),
         ({"dropout": 1.5}, "dropout must be in [0, 1)"),
         ({"map_scale_layers": []}, "map_scale_layers"),
+        ({"proposal_suppression_iou": 1.5}, "proposal_suppression_iou must be in [0, 1]"),
     ],
 )
 def test_validation_errors(overrides, message):

@@ -14,18 +14,47 @@ from .temporal_adjacent_network import MomentScoreHead, TemporalAdjacentNetwork
 __all__ = ["top_candidate_cells", "LocalConsistencyBranch"]
 
 
-def top_candidate_cells(logits: torch.Tensor, valid_mask: torch.Tensor, num_candidates: int) -> torch.Tensor:
+def top_candidate_cells(
+    logits: torch.Tensor,
+    valid_mask: torch.Tensor,
+    num_candidates: int,
+    cell_start: torch.Tensor | None = None,
+    cell_end: torch.Tensor | None = None,
+    suppression_iou: float = 1.0,
+) -> torch.Tensor:
     """Flat indices ``i * K + j`` of the ``num_candidates`` best valid cells of each map, best first.
+
+    With ``suppression_iou < 1`` the choice is greedy with suppression: after each pick, cells whose span overlaps it
+    with IoU above ``suppression_iou`` are not taken, so the Q proposals are distinct moments rather than neighbouring
+    cells of one peak (the loop runs over the Q picks only; everything else is vectorised). When fewer than Q distinct
+    moments remain, the best pick is repeated.
 
     Args:
         logits (torch.FloatTensor of shape (..., num_clips, num_clips)).
         valid_mask (torch.BoolTensor of shape (num_clips, num_clips)).
+        num_candidates (int): Q.
+        cell_start, cell_end (torch.FloatTensor of shape (num_clips, num_clips), optional): spans of the cells as
+            fractions of the video (`grid_tensors`); needed when ``suppression_iou < 1``.
+        suppression_iou (float): 1.0 keeps the plain top-Q.
 
     Returns:
         torch.LongTensor of shape (..., num_candidates).
     """
     scores = logits.detach().masked_fill(~valid_mask, float("-inf")).flatten(-2)  # (..., K*K)
-    return scores.topk(num_candidates, dim=-1).indices
+    if suppression_iou >= 1.0:
+        return scores.topk(num_candidates, dim=-1).indices
+    starts, ends = cell_start.flatten(), cell_end.flatten()  # (K*K,)
+    picks = []
+    for _ in range(num_candidates):
+        best = scores.argmax(dim=-1)  # (...)
+        exhausted = torch.isinf(scores.gather(-1, best[..., None])[..., 0])
+        picks.append(torch.where(exhausted, picks[0], best) if picks else best)
+        intersection = torch.minimum(ends, ends[best][..., None]) - torch.maximum(starts, starts[best][..., None])
+        union = torch.maximum(ends, ends[best][..., None]) - torch.minimum(starts, starts[best][..., None])
+        overlap = intersection.clamp(min=0) / union  # (..., K*K) IoU with the pick
+        scores = scores.masked_fill(overlap > suppression_iou, float("-inf"))
+        scores = scores.scatter(-1, best[..., None], float("-inf"))
+    return torch.stack(picks, dim=-1)
 
 
 class LocalConsistencyBranch(nn.Module):
