@@ -23,7 +23,7 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    "dev": ["pytest>=8", "ruff>=0.6"],
+    "dev": ["pytest>=8", "ruff==0.17.6"],
     "faiss": ["faiss-cpu>=1.8"],
     "tensorboard": ["tensorboard>=2.15"],
     "viz": ["matplotlib>=3.8"],

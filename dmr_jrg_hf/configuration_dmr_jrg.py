@@ -186,6 +186,7 @@ class DMRJRGConfig(PretrainedConfig):
         retrieval_loss_weight, local_loss_weight, global_loss_weight, temporal_loss_weight, distillation_loss_weight
             (float, default 1.0): weights of L_cmr, L_local, L_global, L_time and L_mse in Eq. 23.
         rank_loss_weight (float, default 1.0): weight of L_rank inside L_local = L_rec + L_rank (Eq. 13).
+        supervised_loss_weight (float, default 1.0): weight of the 2D-TAN BCE on timestamps ("full"/"semi" only).
         use_retrieval_branch (bool, default True): VPCMR (Eq. 1-7).
         use_temporal_adjacent_network (bool, default True): the TAN of VTC-LD; off gives the SCN-style "base" row.
         temporal_sync_directions (str, default "both"): BTSE-TD directions, one of "both", "forward", "reverse",
@@ -250,6 +251,7 @@ class DMRJRGConfig(PretrainedConfig):
     global_loss_weight: float = 1.0
     temporal_loss_weight: float = 1.0
     distillation_loss_weight: float = 1.0
+    supervised_loss_weight: float = 1.0
     use_retrieval_branch: bool = True
     use_temporal_adjacent_network: bool = True
     temporal_sync_directions: str = "both"
@@ -301,7 +303,8 @@ class DMRJRGConfig(PretrainedConfig):
                 raise ConfigError(f"{name} must be in (0, 1], got {getattr(self, name)!r}")
         for name in (
             "triplet_margin retrieval_nce_weight global_nce_weight retrieval_loss_weight local_loss_weight "
-            "rank_loss_weight global_loss_weight temporal_loss_weight distillation_loss_weight max_grad_norm "
+            "rank_loss_weight global_loss_weight temporal_loss_weight distillation_loss_weight supervised_loss_weight "
+            "max_grad_norm "
             "learning_rate"
         ).split():
             if getattr(self, name) < 0:

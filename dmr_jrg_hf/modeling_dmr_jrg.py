@@ -422,6 +422,6 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             (output.global_loss, config.global_loss_weight),
             (output.temporal_loss, config.temporal_loss_weight),
             (output.distillation_loss, config.distillation_loss_weight),
-            (output.supervised_loss, 1.0),
+            (output.supervised_loss, config.supervised_loss_weight),
         ]
         return sum(weight * term for term, weight in weighted if term is not None)

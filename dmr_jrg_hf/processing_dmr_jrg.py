@@ -197,7 +197,8 @@ class DMRJRGProcessor(ProcessorMixin):
             if len(moments) != len(paragraph):
                 raise InputError(f"{name}: {len(paragraph)} sentences but {len(moments)} timestamps")
             array = np.asarray(moments, dtype=np.float64).reshape(-1, 2)
-            bad = np.flatnonzero((array[:, 0] > array[:, 1]) | (array[:, 0] < 0) | (array[:, 1] > duration))
+            invalid = (array[:, 0] > array[:, 1]) | (array[:, 0] < 0) | (array[:, 1] > duration)
+            bad = np.flatnonzero(invalid | ~np.isfinite(array).all(axis=1))
             if len(bad):
                 raise InputError(
                     f"{name}, sentence {int(bad[0])}: timestamp {array[bad[0]].tolist()} is not inside "

@@ -76,7 +76,8 @@ def test_two_process_cpu_training_gathers_metrics(tmp_path):
     run, summary = tmp_path / "run", tmp_path / "summary.json"
     command = [
         *(sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port())),
-        *(str(REPO / "examples" / "train.py"), "--preset", "tiny", "--epochs", "1", "--batch-size", "4"),
+        *(str(REPO / "examples" / "train.py"), "--preset", "tiny", "--epochs", "2", "--batch-size", "4"),
+        *("--set", "lr_decay_epochs=1", "--set", "learning_rate=0.001"),
         *("--max-train-paragraphs", "16", "--max-eval-paragraphs", "7", "--output-dir", str(run)),
         *("--output", str(summary), "-q"),
     ]
@@ -84,7 +85,12 @@ def test_two_process_cpu_training_gathers_metrics(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "processes 2" in result.stderr, "the run did not use two processes"
-    gathered = json.loads(summary.read_text())["history"][0]["results"]
+    report = json.loads(summary.read_text())
+    gathered = report["history"][report["best_epoch"] - 1]["results"]  # the saved model holds the best epoch
+    import torch
+
+    schedule = torch.load(run / "checkpoints" / "epoch-0002" / "scheduler.bin", weights_only=False)
+    assert schedule["_last_lr"][0] == pytest.approx(1e-3 * 0.8**2), "the LR must decay once per epoch, not per process"
 
     from dmr_jrg_hf.data.synthetic import generate_synthetic_benchmark
     from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel

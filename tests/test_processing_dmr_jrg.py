@@ -114,6 +114,15 @@ def test_unknown_words_map_to_unk(tiny_processor):
             },
             "timestamp [0.0, 4.0] is not inside",
         ),
+        (
+            {
+                "text": [["the dog"]],
+                "video_features": [np.ones((4, 12))],
+                "durations": [3.0],
+                "timestamps": [[[float("nan"), 1.0]]],
+            },
+            "timestamp [nan, 1.0] is not inside",
+        ),
         ({}, "give text, video_features, or both"),
     ],
 )

@@ -12,7 +12,7 @@ import math
 import shutil
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from ..data.collator import DMRJRGCollator
 from ..errors import ConfigError
 from ..hub import complete_model_folder
+from ..modeling_dmr_jrg import DMRJRGModelOutput
 from ..version import __version__
 from .arguments import TrainingArguments
 from .evaluation import evaluate_model
@@ -36,17 +37,7 @@ __all__ = ["DMRJRGTrainer", "TrainOutput", "select_supervised_paragraphs"]
 
 logger = get_logger(__name__)
 
-LOSS_FIELDS = (
-    "loss",
-    "retrieval_loss",
-    "local_loss",
-    "reconstruction_loss",
-    "rank_loss",
-    "global_loss",
-    "temporal_loss",
-    "distillation_loss",
-    "supervised_loss",
-)
+LOSS_FIELDS = tuple(field.name for field in fields(DMRJRGModelOutput) if field.name.endswith("loss"))
 STATE_FILE = "trainer_state.json"
 
 
@@ -162,8 +153,12 @@ class DMRJRGTrainer:
             len(loader) if self.args.max_steps_per_epoch is None else min(len(loader), self.args.max_steps_per_epoch)
         )
         self.steps_per_epoch = max(1, math.ceil(batches / self.args.gradient_accumulation_steps))
+        # The prepared scheduler steps once per process at every optimizer step (Accelerate's AcceleratedScheduler).
         schedule = step_decay_schedule(
-            optimizer, self.steps_per_epoch, self.config.lr_decay_factor, self.config.lr_decay_epochs
+            optimizer,
+            self.steps_per_epoch * self.accelerator.num_processes,
+            self.config.lr_decay_factor,
+            self.config.lr_decay_epochs,
         )
         schedule = self.accelerator.prepare(schedule)
         return model, optimizer, loader, schedule
