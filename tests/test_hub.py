@@ -40,14 +40,12 @@ import sys
 sys.path.append(sys.argv.pop(1))  # site-packages only: run with -I -S, so no .pth file (editable install) is read
 import importlib.util, json
 import numpy as np, torch
-from transformers import AutoConfig, AutoModel
-from transformers.dynamic_module_utils import get_class_from_dynamic_module
+from transformers import AutoConfig, AutoModel, AutoProcessor
 source, inputs_path, out_path = sys.argv[1:4]
 assert importlib.util.find_spec("dmr_jrg_hf") is None, "dmr_jrg_hf must not be importable here"
 config = AutoConfig.from_pretrained(source, trust_remote_code=True)
 model = AutoModel.from_pretrained(source, trust_remote_code=True).eval()
-processor_class = get_class_from_dynamic_module("processing_dmr_jrg.DMRJRGProcessor", source)
-processor = processor_class.from_pretrained(source)
+processor = AutoProcessor.from_pretrained(source, trust_remote_code=True)
 data = dict(np.load(inputs_path))
 text = processor(text=json.loads(str(data.pop("paragraphs"))))
 t = {name: torch.as_tensor(value) for name, value in data.items()}
@@ -178,10 +176,26 @@ def test_auto_processor_resolves_after_import(saved):
     assert type(processor) is DMRJRGProcessor and processor.video_feature_spec["name"] == "i3d"
 
 
+def test_auto_classes_in_a_fresh_offline_process(saved, tmp_path):
+    folder, _, _ = saved
+    script = (
+        "import sys, dmr_jrg_hf\n"
+        "from transformers import AutoConfig, AutoModel, AutoProcessor\n"
+        "names = [type(AutoConfig.from_pretrained(sys.argv[1])).__name__, type(AutoModel.from_pretrained(sys.argv[1]))"
+        ".__name__, type(AutoProcessor.from_pretrained(sys.argv[1])).__name__]\n"
+        "print(' '.join(names))\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf_home"), "PYTHONPATH": str(REPO_ROOT)}
+    result = _run([sys.executable, "-c", script, str(folder)], env, tmp_path)
+    assert result.stdout.split()[-3:] == ["DMRJRGConfig", "DMRJRGModel", "DMRJRGProcessor"], result.stdout
+
+
 def test_trust_remote_code_without_the_package(saved, tmp_path):
     folder, _, expected = saved
     found, stdout = _load_isolated(str(folder), saved, tmp_path)
-    assert stdout.startswith("transformers_modules."), f"remote code was used: {stdout}"
+    model_module, config_name, processor_module = stdout.split()[-3:]
+    assert model_module.startswith("transformers_modules."), f"remote code was not used: {stdout}"
+    assert processor_module.startswith("transformers_modules.") and config_name == "DMRJRGConfig", stdout
     _assert_same_outputs(found, expected, "trust_remote_code from a folder")
 
 
