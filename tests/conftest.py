@@ -46,7 +46,7 @@ def tiny_processor(tiny_config) -> DMRJRGProcessor:
     return DMRJRGProcessor.from_corpus(TINY_SENTENCES, config=tiny_config, seed=0)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_benchmarks() -> Path:
     if not SHARED_BENCHMARKS.is_dir():
         pytest.skip(f"benchmark annotations not found at {SHARED_BENCHMARKS}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -12,14 +11,13 @@ from dmr_jrg_hf.data.readers import write_random_features
 from dmr_jrg_hf.errors import DataFormatError
 
 NAME = "activitynet_captions"
-SHARED_BENCHMARKS = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
 
 
 @pytest.fixture(scope="module")
-def collected(tmp_path_factory):
-    if not (SHARED_BENCHMARKS / NAME).is_dir():
-        pytest.skip(f"ActivityNet Captions annotations not found at {SHARED_BENCHMARKS / NAME}")
-    builder = make_builder(NAME, SHARED_BENCHMARKS / NAME, cache_dir=tmp_path_factory.mktemp("cache"))
+def collected(tmp_path_factory, shared_benchmarks):
+    if not (shared_benchmarks / NAME).is_dir():
+        pytest.skip(f"ActivityNet Captions annotations not found at {shared_benchmarks / NAME}")
+    builder = make_builder(NAME, shared_benchmarks / NAME, cache_dir=tmp_path_factory.mktemp("cache"))
     return builder.collect()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from dmr_jrg_hf.data.builders import load_benchmark, make_builder
@@ -11,15 +9,14 @@ from dmr_jrg_hf.data.readers import write_random_features
 from dmr_jrg_hf.errors import ConfigError, DataFormatError
 
 NAME = "charades_sta"
-SHARED_BENCHMARKS = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
 CSV_HEADER = "id,subject,scene,quality,relevance,verified,script,objects,descriptions,actions,length\r\n"
 
 
 @pytest.fixture(scope="module")
-def annotations():
-    if not (SHARED_BENCHMARKS / NAME).is_dir():
-        pytest.skip(f"Charades-STA annotations not found at {SHARED_BENCHMARKS / NAME}")
-    return SHARED_BENCHMARKS / NAME
+def annotations(shared_benchmarks):
+    if not (shared_benchmarks / NAME).is_dir():
+        pytest.skip(f"Charades-STA annotations not found at {shared_benchmarks / NAME}")
+    return shared_benchmarks / NAME
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -12,14 +11,13 @@ from dmr_jrg_hf.data.tacos import split_annotator_runs
 from dmr_jrg_hf.errors import DataFormatError
 
 NAME = "tacos"
-SHARED_BENCHMARKS = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks"
 
 
 @pytest.fixture(scope="module")
-def collected(tmp_path_factory):
-    if not (SHARED_BENCHMARKS / NAME).is_dir():
-        pytest.skip(f"TACoS annotations not found at {SHARED_BENCHMARKS / NAME}")
-    return make_builder(NAME, SHARED_BENCHMARKS / NAME, cache_dir=tmp_path_factory.mktemp("cache")).collect()
+def collected(tmp_path_factory, shared_benchmarks):
+    if not (shared_benchmarks / NAME).is_dir():
+        pytest.skip(f"TACoS annotations not found at {shared_benchmarks / NAME}")
+    return make_builder(NAME, shared_benchmarks / NAME, cache_dir=tmp_path_factory.mktemp("cache")).collect()
 
 
 @pytest.mark.parametrize(
@@ -82,3 +80,22 @@ def test_malformed_entries_name_file_and_video(tmp_path, entry, message):
         (folder / name).write_text(json.dumps({"s1-d1.avi": entry if name == "val.json" else _entry()}))
     with pytest.raises(DataFormatError, match=rf"val\.json: .*{message}"):
         make_builder(NAME, folder, cache_dir=tmp_path / "cache").collect()
+
+
+def test_real_annotations_with_generated_tall_c3d_features(tmp_path, shared_benchmarks):
+    from dmr_jrg_hf.data.builders import load_benchmark
+    from dmr_jrg_hf.data.readers import write_random_features
+
+    annotations = shared_benchmarks / NAME
+    videos = sorted(
+        {vid for split in ("train", "val", "test") for vid in json.loads((annotations / f"{split}.json").read_text())}
+    )
+    features = write_random_features({vid: 20 for vid in videos}, tmp_path / "tall_c3d_features.hdf5", "tacos", 16)
+    data = load_benchmark(NAME, annotations, features, feature_dim=16, cache_dir=tmp_path / "cache")
+    assert {split: len(rows) for split, rows in data.paragraphs.items()} == {
+        "train": 1209,
+        "validation": 453,
+        "test": 415,
+    }
+    row = data.paragraphs["test"][0]
+    assert row["video_id"].endswith(".avi") and data.features[row["video_id"]].shape == (20, 16)
