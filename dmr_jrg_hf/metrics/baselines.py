@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..feature_extraction_dmr_jrg import average_to_length
 from ..geometry import cells_to_seconds
 
 __all__ = [
@@ -79,20 +80,15 @@ def fixed_window_moments(durations: np.ndarray, window: str) -> np.ndarray:
 
 
 def pool_clips(features: np.ndarray, num_clips: int) -> np.ndarray:
-    """Average-pool a ``(num_frames, feature_dim)`` sequence to ``num_clips`` clips.
+    """Average-pool a ``(num_frames, feature_dim)`` sequence to ``num_clips`` clips on the processor's clip grid.
 
-    Clip ``k`` averages frames ``floor(k T / K) .. max(floor(k T / K) + 1, ceil((k + 1) T / K))``, so clips tile the
-    video and a video with fewer frames than clips repeats frames.
+    The same windows as the model's clips (`feature_extraction_dmr_jrg.average_to_length`), without the per-frame
+    normalisation that would erase the feature energy the saliency rule measures.
 
     Returns:
-        np.ndarray of float64, shape (num_clips, feature_dim).
+        np.ndarray of shape (num_clips, feature_dim).
     """
-    num_frames = features.shape[0]
-    edges = np.arange(num_clips + 1, dtype=np.float64) * num_frames / num_clips
-    starts = np.minimum(np.floor(edges[:-1]).astype(np.int64), num_frames - 1)
-    ends = np.maximum(starts + 1, np.ceil(edges[1:]).astype(np.int64))
-    cumulative = np.concatenate([np.zeros((1, features.shape[1])), np.cumsum(features, axis=0, dtype=np.float64)])
-    return (cumulative[ends] - cumulative[starts]) / (ends - starts)[:, None]  # (num_clips, feature_dim)
+    return average_to_length(np.asarray(features), num_clips)
 
 
 def max_sum_stretches(values: np.ndarray) -> np.ndarray:

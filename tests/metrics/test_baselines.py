@@ -56,7 +56,10 @@ def test_pool_clips_hand_values():
     frames = np.arange(12, dtype=np.float64).reshape(6, 2)  # frame t = [2t, 2t + 1]
     np.testing.assert_allclose(pool_clips(frames, 3), [[1, 2], [5, 6], [9, 10]], err_msg="6 frames -> 3 clips")
     np.testing.assert_allclose(
-        pool_clips(frames, 4), [[1, 2], [3, 4], [7, 8], [9, 10]], err_msg="6 frames -> 4 clips (frames 0-1, 1-2, ...)"
+        # the processor's grid: windows [floor(k*6/4), floor((k+1)*6/4)) = frames 0 | 1-2 | 3 | 4-5
+        pool_clips(frames, 4),
+        [[0, 1], [3, 4], [6, 7], [9, 10]],
+        err_msg="6 frames -> 4 clips on the processor's grid",
     )
     np.testing.assert_allclose(
         pool_clips(frames[:2], 4), [[0, 1], [0, 1], [2, 3], [2, 3]], err_msg="2 frames -> 4 clips repeats frames"
