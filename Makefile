@@ -10,11 +10,14 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): setup.py pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+$(STAMP): setup.py pyproject.toml Makefile
+	@# a .venv of another Python (or one left half-built) is rebuilt
+	@$(BIN)/python -c "import sys, pip; sys.exit(sys.version_info < (3, 11))" 2>/dev/null || \
+		(rm -rf $(VENV) && $(PYTHON) -m venv $(VENV))
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# CPU wheel of torch first: an unpinned torch would pull a multi-GB CUDA build.
+	@# the CPU wheel of torch first: an unpinned torch would pull a multi-GB CUDA build
 	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
 	$(BIN)/python -m pip install --quiet -e ".[dev,faiss,tensorboard,viz]"
 	touch $(STAMP)
 
