@@ -18,6 +18,11 @@ class MaskedWordReconstructor(nn.Module):
     masked out of attention); ``D`` is a Transformer decoder whose queries are the masked sentence's Bi-LSTM word
     states (the same Bi-LSTM as the full sentences) and whose memory is ``E``'s output.
 
+    Clip features and word states are layer-normalised before their sinusoidal positions are added (as in the
+    class-token encoders): unnormalised, the unit-scale positions swamp the freshly projected clip features, the
+    memory then says where a proposal is rather than what it shows, and reconstruction (the only weak grounding
+    signal of Eq. 11-12) does not depend on the proposal.
+
     Note:
         Eq. 9 writes the decoder input as the sentence feature ``ĥ_m``; predicting a word at each masked position
         needs one query per position, so the decoder reads the per-word states of the masked sentence (as SCN does).
@@ -25,6 +30,8 @@ class MaskedWordReconstructor(nn.Module):
 
     def __init__(self, config: DMRJRGConfig):
         super().__init__()
+        self.clip_norm = nn.LayerNorm(config.hidden_size)
+        self.word_norm = nn.LayerNorm(config.hidden_size)
         self.encoder = build_transformer_encoder(config, config.num_reconstructor_layers)
         decoder_layer = nn.TransformerDecoderLayer(
             config.hidden_size, config.num_attention_heads, config.intermediate_size, config.dropout, batch_first=True
@@ -54,11 +61,11 @@ class MaskedWordReconstructor(nn.Module):
         """
         num_clips, hidden_size = proposal_clips.shape[1:]
         clip_positions = sinusoidal_positions(num_clips, hidden_size, proposal_clips.device, proposal_clips.dtype)
-        memory = self.encoder(proposal_clips + clip_positions, src_key_padding_mask=~proposal_mask)
+        memory = self.encoder(self.clip_norm(proposal_clips) + clip_positions, src_key_padding_mask=~proposal_mask)
         num_words = masked_word_states.shape[1]
         word_positions = sinusoidal_positions(num_words, hidden_size, proposal_clips.device, proposal_clips.dtype)
         return self.decoder(
-            masked_word_states + word_positions,
+            self.word_norm(masked_word_states) + word_positions,
             memory,
             tgt_key_padding_mask=~word_mask,
             memory_key_padding_mask=~proposal_mask,
