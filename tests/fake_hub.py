@@ -7,6 +7,7 @@ Routes (huggingface_hub 2.x, regular uploads only):
 * ``POST /api/{type}s/{repo_id}/preupload/{revision}``: every file is uploaded the regular way (no LFS, no Xet).
 * ``POST /api/{type}s/{repo_id}/commit/{revision}``: NDJSON header + base64 ``file`` lines + ``deletedFile`` lines.
 * ``GET /api/{type}s/{repo_id}[/revision/{revision}]``: repository info (sha, siblings).
+* ``GET /api/{type}s/{repo_id}/tree/{revision}/{path}``: one-level folder listing (``[]`` for a missing folder).
 * ``HEAD|GET /[datasets/]{repo_id}/resolve/{revision}/{path}``: file metadata headers and content.
 
 Not covered: LFS and Xet transfers (``lfsFile`` lines are refused), pull requests, branches other than the one
@@ -30,6 +31,7 @@ _REPO = r"(?P<repo>[^/]+/[^/]+)"
 _API = re.compile(
     rf"^/api/(?P<type>models|datasets)/{_REPO}(?:/(?P<action>preupload|commit|revision)/(?P<rev>[^/?]+))?"
 )
+_TREE = re.compile(rf"^/api/(?P<type>models|datasets)/{_REPO}/tree/(?P<rev>[^/?]+)/?(?P<path>[^?]*)")
 _RESOLVE = re.compile(rf"^/(?:(?P<type>datasets)/)?{_REPO}/resolve/(?P<rev>[^/]+)/(?P<path>[^?]+)")
 
 
@@ -171,6 +173,19 @@ class FakeHub:
                         "Content-Type": "application/octet-stream",
                     }
                     return self._send(200, content, headers, head=head)
+                match = _TREE.match(self.path)
+                if match:  # folder listing (transformers looks for chat templates): one level, [] when absent
+                    repo = hub.repo(match["type"][:-1], match["repo"])
+                    if repo is None:
+                        return self._not_found("RepoNotFound")
+                    folder = repo.root / match["path"]
+                    entries = sorted(folder.iterdir()) if folder.is_dir() else []
+                    listing = [
+                        {"type": "file" if entry.is_file() else "directory", "path": str(entry.relative_to(repo.root))}
+                        | ({"size": entry.stat().st_size, "oid": repo.sha} if entry.is_file() else {"oid": repo.sha})
+                        for entry in entries
+                    ]
+                    return self._json(200, listing)
                 match = _API.match(self.path)
                 if match and match["action"] in (None, "revision"):
                     repo = hub.repo(match["type"][:-1], match["repo"])
