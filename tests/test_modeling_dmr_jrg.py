@@ -225,16 +225,7 @@ def test_supervised_modes_use_timestamps_of_flagged_paragraphs_only():
 
 # Ablations (paper Table IV) -------------------------------------------------------------------------------------
 
-FULL_LOSSES = {
-    "retrieval_loss",
-    "local_loss",
-    "reconstruction_loss",
-    "rank_loss",
-    "global_loss",
-    "temporal_loss",
-    "temporal_head_loss",
-    "distillation_loss",
-}
+FULL_LOSSES = set(LOSS_FIELDS) - {"supervised_loss"}  # every term of weak training
 SWITCHES = [
     ({"use_score_distillation": False}, set(), {"distillation_loss"}),
     (
