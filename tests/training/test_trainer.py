@@ -158,3 +158,15 @@ def test_bad_settings_are_named(tmp_path, small_benchmark, build_model):
     )
     with pytest.raises(ConfigError, match="is not a checkpoint"):
         trainer.train()
+
+
+def test_bf16_and_gradient_accumulation(tmp_path, small_benchmark, build_model):
+    model, processor = build_model()
+    before = _weights(model)
+    args = _args(tmp_path, mixed_precision="bf16", gradient_accumulation_steps=2, save_every_epochs=0)
+    output = DMRJRGTrainer(
+        model, processor, args, small_benchmark.paragraphs["train"], small_benchmark.features
+    ).train()
+    assert output.global_step == 2, "12 paragraphs / batch 4 = 3 batches -> 2 optimizer steps with accumulation 2"
+    assert all(torch.isfinite(tensor).all() for tensor in _weights(model).values())
+    assert any(not torch.equal(before[name], tensor) for name, tensor in _weights(model).items())
