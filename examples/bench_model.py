@@ -4,14 +4,13 @@ Usage (2-core CPU numbers in the model notes were produced with):
     python examples/bench_model.py --preset charades tacos activitynet --num-steps 1 --output bench.json
     python examples/bench_model.py --preset activitynet --device cuda --num-steps 5
 
-Measured on a 2-core CPU (torch 2.13, 2 threads, machine shared with other jobs: load average 5-7), vocabulary 10000,
-word vectors 300-d, full loss (every branch on), seconds per forward+backward step:
+Measured on a 2-core CPU (torch 2.13, 2 threads, quiet machine), vocabulary 10000, word vectors 300-d, full loss (every
+branch on), seconds per forward+backward step:
 
     preset       B  M  J   K  parameters    s/step   peak RSS increase
-    activitynet  16 4  20  32  111,446,804   291      3.28 GiB   (1 step, no warm-up; TAN alone 84.9 M parameters)
-    charades     16 3  10  16   54,567,700    34.7    1.26 GiB   (mean of 2 steps after 1 warm-up)
-    tacos         6 9  12  16   54,567,700    32.9    1.35 GiB   (mean of 2 steps after 1 warm-up)
-(times measured before the class-token encoders gained their input LayerNorm, 2 x 1,024 parameters: negligible cost)
+    activitynet  16 4  20  32  111,448,852   124      3.22 GiB   (1 step, no warm-up; TAN alone 84.9 M parameters)
+    charades     16 3  10  16   54,569,748     7.6    1.27 GiB   (mean of 2 steps after 1 warm-up)
+    tacos         6 9  12  16   54,569,748     8.2    1.37 GiB   (mean of 2 steps after 1 warm-up)
 
 Batch, sentences and words default to `dmr_jrg_hf.benchmarking.PAPER_BENCHMARK_SIZES` (paper batch sizes); vocabulary
 10000 and word2vec dimension 300. Each preset runs in a fresh process, so its peak memory is its own. Results go to
