@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .configuration_dmr_jrg import DMRJRGConfig
 from .data.synthetic import SyntheticBenchmark, generate_synthetic_benchmark
 from .hub import complete_model_folder
+from .inference import VideoCorpusIndex, retrieve_and_ground
 from .metrics import format_results_table
 from .modeling_dmr_jrg import DMRJRGModel
 from .processing_dmr_jrg import DMRJRGProcessor
@@ -67,44 +66,26 @@ def demo_config(benchmark: SyntheticBenchmark, **overrides: Any) -> DMRJRGConfig
     )
 
 
-def _query_example(model, processor, benchmark: SyntheticBenchmark, similarity_top_k: int = 5) -> str:
-    """Retrieve the videos of one test paragraph and ground its sentences in the best one; a printable report."""
-    import torch
-
+def _query_example(model, processor, benchmark: SyntheticBenchmark, top_k: int = 5) -> str:
+    """Index the test corpus, retrieve one test paragraph's videos and ground its sentences; a printable report."""
     rows = benchmark.paragraphs["test"]
     row = rows[0]
-    video_ids = list(dict.fromkeys(r["video_id"] for r in rows))
-    videos = processor(
-        video_features=[benchmark.features[v] for v in video_ids],
-        durations=[next(r["duration"] for r in rows if r["video_id"] == v) for v in video_ids],
+    durations = {r["video_id"]: r["duration"] for r in rows}
+    index = VideoCorpusIndex.build(
+        model, processor, {v: benchmark.features[v] for v in durations}, durations, show_progress=False
     )
-    text = processor(text=[row["sentences"]])
-    model.eval()
-    with torch.no_grad():
-        similarity = (
-            model.encode_paragraphs(text["word_ids"], text["word_mask"], text["sentence_mask"])
-            @ model.encode_videos(videos["clip_features"]).T
-        )[0].numpy()
-        order = np.argsort(-similarity)[:similarity_top_k]
-        best = int(order[0])
-        maps = model.ground(
-            text["word_ids"],
-            text["word_mask"],
-            text["sentence_mask"],
-            videos["clip_features"][best : best + 1],
-            videos["map_mask"],
-        )
-    moments = processor.post_process_grounding(maps, videos["durations"][best : best + 1], text["sentence_mask"])
+    results = retrieve_and_ground(model, processor, list(row["sentences"]), index, top_k=top_k)
+    best = results[0]
     lines = [f"query paragraph (ground truth video {row['video_id']}):"]
     lines += [f"  {i + 1}. {sentence}" for i, sentence in enumerate(row["sentences"])]
     lines.append("retrieved videos:")
-    for rank, v in enumerate(order):
-        marker = "  <- ground truth" if video_ids[v] == row["video_id"] else ""
-        lines.append(f"  #{rank + 1} {video_ids[v]}  score {similarity[v]:.3f}{marker}")
-    lines.append(f"moments in {video_ids[best]} (predicted vs ground truth, seconds):")
-    for i, (sentence_moments, truth) in enumerate(zip(moments[0], row["timestamps"], strict=True)):
-        top = sentence_moments[0]
-        reference = f"[{truth[0]:6.1f}, {truth[1]:6.1f}]" if video_ids[best] == row["video_id"] else "(other video)"
+    for result in results:
+        marker = "  <- ground truth" if result.hit.video_id == row["video_id"] else ""
+        lines.append(f"  #{result.hit.rank} {result.hit.video_id}  score {result.hit.score:.3f}{marker}")
+    lines.append(f"moments in {best.hit.video_id} (predicted vs ground truth, seconds):")
+    for i, (sentence, truth) in enumerate(zip(best.sentences, row["timestamps"], strict=True)):
+        top = sentence.moments[0]
+        reference = f"[{truth[0]:6.1f}, {truth[1]:6.1f}]" if best.hit.video_id == row["video_id"] else "(other video)"
         lines.append(f"  {i + 1}. [{top.start:6.1f}, {top.end:6.1f}] score {top.score:.2f}   truth {reference}")
     return "\n".join(lines)
 

@@ -174,10 +174,11 @@ class DMRJRGTrainer:
             len(self.train_rows),
             0 if self.eval_rows is None else len(self.eval_rows),
         )
-        logger.info("config: %s", self.config.to_json_string(use_diff=False))
+        resolved_config = self.config.to_json_string(use_diff=False)
+        logger.info("config: %s", resolved_config)
         if accelerator.is_main_process:
             self.args.output_path.mkdir(parents=True, exist_ok=True)
-            (self.args.output_path / "run_config.json").write_text(self.config.to_json_string(use_diff=False))
+            (self.args.output_path / "run_config.json").write_text(resolved_config)
             (self.args.output_path / "training_args.json").write_text(json.dumps(self.args.to_dict(), indent=2))
         if self.args.report_to_tensorboard:
             scalars = {
