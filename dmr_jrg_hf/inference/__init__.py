@@ -1,8 +1,13 @@
-"""Inference on a video corpus: the corpus index and retrieve / ground / retrieve_and_ground (paper §III)."""
+"""Inference on a video corpus: the corpus index, retrieve / ground / retrieve_and_ground (paper §III) and plots.
+
+The plotting functions of `dmr_jrg_hf.inference.plots` (``plot_timeline``, ``plot_score_maps``, ``plot_retrieval``,
+``save_figure``, ``moments_to_cells``, ``save_query_plots``) are importable from here too; they load matplotlib (the
+``viz`` extra) on first use only, so importing the package does not.
+"""
 
 from .bench import benchmark_retrieval
 from .index import BACKENDS, VideoCorpusIndex, check_feature_spec, resolve_feature_source
-from .search import encode_paragraphs, ground, retrieve, retrieve_and_ground, split_sentences
+from .search import encode_paragraphs, ground, retrieve, retrieve_and_ground, sentence_score_maps, split_sentences
 
 __all__ = [
     "BACKENDS",
@@ -14,5 +19,19 @@ __all__ = [
     "resolve_feature_source",
     "retrieve",
     "retrieve_and_ground",
+    "sentence_score_maps",
     "split_sentences",
 ]
+
+_PLOT_NAMES = frozenset(
+    ("moments_to_cells", "plot_retrieval", "plot_score_maps", "plot_timeline", "save_figure", "save_query_plots")
+)
+
+
+def __getattr__(name: str):
+    """Import the plotting functions (and matplotlib) when one of them is first asked for."""
+    if name in _PLOT_NAMES:
+        from . import plots
+
+        return getattr(plots, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..results import ParagraphResult, RetrievalHit, SentenceGrounding
 from .index import VideoCorpusIndex, check_feature_spec
 
-__all__ = ["split_sentences", "encode_paragraphs", "retrieve", "ground", "retrieve_and_ground"]
+__all__ = ["split_sentences", "encode_paragraphs", "retrieve", "ground", "retrieve_and_ground", "sentence_score_maps"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -85,21 +85,28 @@ def retrieve(model, processor, paragraphs, index: VideoCorpusIndex, top_k: int =
     return hits[0] if single else hits
 
 
+def _pair_score_maps(model, processor, text, chosen, clip_features) -> tuple[torch.Tensor, torch.Tensor]:
+    """Score maps (pairs, M, K, K) of paragraphs ``text[chosen]`` in ``clip_features`` (pairs, K, D), sentence mask."""
+    device = _device(model)
+    words = {
+        name: text[name][torch.as_tensor(chosen)].to(device) for name in ("word_ids", "word_mask", "sentence_mask")
+    }
+    clips = torch.as_tensor(clip_features).to(device)
+    map_mask = torch.as_tensor(processor.map_mask, device=device)
+    with torch.no_grad():
+        return model.ground(**words, clip_features=clips, map_mask=map_mask), words["sentence_mask"].cpu()
+
+
 def _ground_pairs(model, processor, batch, pair_paragraph, clip_features, durations, moments, nms, batch_size):
     """Moments ``[pair][sentence]`` of paragraph ``pair_paragraph[i]`` in video ``i`` (chunks of ``batch_size``)."""
     text = processor(text=batch)
-    device = _device(model)
-    map_mask = torch.as_tensor(processor.map_mask, device=device)
     results = []
     for start in range(0, len(pair_paragraph), batch_size):
-        chosen = torch.as_tensor(pair_paragraph[start : start + batch_size])
-        words = {name: text[name][chosen].to(device) for name in ("word_ids", "word_mask", "sentence_mask")}
-        clips = torch.as_tensor(clip_features[start : start + batch_size]).to(device)
-        with torch.no_grad():
-            score_maps = model.ground(**words, clip_features=clips, map_mask=map_mask)
-        results += processor.post_process_grounding(
-            score_maps, durations[start : start + batch_size], words["sentence_mask"].cpu(), moments, nms
+        chunk = slice(start, start + batch_size)
+        score_maps, sentence_mask = _pair_score_maps(
+            model, processor, text, pair_paragraph[chunk], clip_features[chunk]
         )
+        results += processor.post_process_grounding(score_maps, durations[chunk], sentence_mask, moments, nms)
     return results
 
 
@@ -206,3 +213,33 @@ def retrieve_and_ground(
     offsets = np.cumsum([0] + [len(row) for row in hits])
     grouped = [results[offsets[i] : offsets[i + 1]] for i in range(len(batch))]
     return grouped[0] if single else grouped
+
+
+def sentence_score_maps(model, processor, paragraph, index: VideoCorpusIndex, video_id: str) -> np.ndarray:
+    """The VTC-LD score maps ``P_m`` (Eq. 8-10) of every sentence of one paragraph in one video of the index.
+
+    These are the maps `retrieve_and_ground` reads its moments from (the top-1 moment of a sentence is its highest
+    valid cell); plot them with `dmr_jrg_hf.inference.plot_score_maps` and ``processor.map_mask``.
+
+    Args:
+        model (DMRJRGModel), processor (DMRJRGProcessor): the model the index was built with.
+        paragraph: one paragraph (``str`` or ``list[str]``).
+        index (VideoCorpusIndex): a corpus built with its clip features (the default).
+        video_id (str): the video, e.g. ``result.hit.video_id`` of a `ParagraphResult`.
+
+    Returns:
+        np.ndarray of float32, shape (num_sentences, num_clips, num_clips): scores in [0, 1], zero at the cells outside
+        ``processor.map_mask``.
+
+    Raises:
+        InputError: an unknown video id, an index without clip features or built with another model.
+    """
+    batch, single = _as_paragraphs(paragraph)
+    if not single:
+        raise InputError(f"sentence_score_maps: expected one paragraph, got {len(batch)}")
+    if index.clip_features is None:
+        raise InputError("index has no clip features (built with store_clip_features=False): cannot ground")
+    index.check_model(model)
+    clips = index.clip_features[index.positions([video_id])]
+    score_maps, _ = _pair_score_maps(model, processor, processor(text=batch), np.zeros(1, dtype=np.int64), clips)
+    return score_maps[0].float().cpu().numpy()
