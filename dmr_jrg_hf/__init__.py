@@ -1,58 +1,49 @@
-"""dmr_jrg_hf: weakly supervised video paragraph retrieval and grounding (DMR-JRG) for the Hugging Face ecosystem."""
+"""dmr_jrg_hf: weakly supervised video paragraph retrieval and grounding (DMR-JRG) for the Hugging Face ecosystem.
 
+The public names below load on first use (PEP 562), so ``import dmr_jrg_hf`` and the ``dmr-jrg`` command do not pay
+for ``datasets``, ``evaluate``, ``accelerate`` or ``matplotlib`` until a part that needs them is used. Importing the
+package registers the model with transformers' Auto classes.
+"""
+
+from __future__ import annotations
+
+import importlib
 import logging
+from typing import Any
 
-from .cards import write_model_card
-from .configuration_dmr_jrg import ABLATION_PRESETS, PRESETS, DMRJRGConfig
-from .data import BENCHMARKS, generate_synthetic_benchmark, load_benchmark, prepare_benchmark
-from .errors import ConfigError, DataFormatError, DMRJRGError, InputError
-from .hub import push_benchmark_to_hub, push_model_to_hub, register_auto_classes, save_for_hub
-from .inference import VideoCorpusIndex, ground, retrieve, retrieve_and_ground
-from .metrics import evaluate_all, format_results_table, load_metric
-from .modeling_dmr_jrg import DMRJRGModel, DMRJRGModelOutput, DMRJRGPreTrainedModel
-from .processing_dmr_jrg import DMRJRGProcessor
-from .results import Moment, ParagraphResult, RetrievalHit, SentenceGrounding
-from .training import DMRJRGTrainer, TrainingArguments, evaluate_baselines, evaluate_model
-from .version import __version__
+from .hub import register_auto_classes
+from .version import __version__ as __version__
+
+# submodule -> the public names it defines
+_SUBMODULE_EXPORTS: dict[str, tuple[str, ...]] = {
+    "cards": ("write_model_card",),
+    "configuration_dmr_jrg": ("ABLATION_PRESETS", "PRESETS", "DMRJRGConfig"),
+    "data": ("BENCHMARKS", "generate_synthetic_benchmark", "load_benchmark", "prepare_benchmark"),
+    "errors": ("ConfigError", "DataFormatError", "DMRJRGError", "InputError"),
+    "hub": ("push_benchmark_to_hub", "push_model_to_hub", "save_for_hub"),
+    "inference": ("VideoCorpusIndex", "ground", "retrieve", "retrieve_and_ground"),
+    "metrics": ("evaluate_all", "format_results_table", "load_metric"),
+    "modeling_dmr_jrg": ("DMRJRGModel", "DMRJRGModelOutput", "DMRJRGPreTrainedModel"),
+    "processing_dmr_jrg": ("DMRJRGProcessor",),
+    "results": ("Moment", "ParagraphResult", "RetrievalHit", "SentenceGrounding"),
+    "training": ("DMRJRGTrainer", "TrainingArguments", "evaluate_baselines", "evaluate_model"),
+}
+_EXPORTS: dict[str, str] = {name: module for module, names in _SUBMODULE_EXPORTS.items() for name in names}
+
+__all__ = sorted([*_EXPORTS, "__version__", "register_auto_classes"])
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 register_auto_classes()
-
-__all__ = [
-    "ABLATION_PRESETS",
-    "BENCHMARKS",
-    "PRESETS",
-    "ConfigError",
-    "DMRJRGConfig",
-    "DMRJRGError",
-    "DMRJRGModel",
-    "DMRJRGModelOutput",
-    "DMRJRGPreTrainedModel",
-    "DMRJRGProcessor",
-    "DMRJRGTrainer",
-    "DataFormatError",
-    "InputError",
-    "Moment",
-    "ParagraphResult",
-    "RetrievalHit",
-    "SentenceGrounding",
-    "TrainingArguments",
-    "VideoCorpusIndex",
-    "__version__",
-    "evaluate_all",
-    "evaluate_baselines",
-    "evaluate_model",
-    "format_results_table",
-    "generate_synthetic_benchmark",
-    "ground",
-    "load_benchmark",
-    "load_metric",
-    "prepare_benchmark",
-    "push_benchmark_to_hub",
-    "push_model_to_hub",
-    "register_auto_classes",
-    "retrieve",
-    "retrieve_and_ground",
-    "save_for_hub",
-    "write_model_card",
-]
