@@ -1,0 +1,175 @@
+"""What the paragraph-search app serves: a loaded model, its corpus index and the answers to one query.
+
+`SearchSession` holds the model, the processor and a `VideoCorpusIndex`; `SearchSession.search` runs
+`retrieve_and_ground` (VPCMR retrieval, Eq. 1, then VTC-LD grounding, Eq. 8-10). With no model folder
+the session loads the demo model (``outputs/demo``, written by ``make demo``); with no index folder it indexes the test
+split of the synthetic benchmark the demo was trained on and knows that split's ground truth, so the plots can show the
+true moments next to the predicted ones. Gradio-free: the UI lives in `dmr_jrg_hf.app`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError
+from .inference import VideoCorpusIndex, retrieve_and_ground, split_sentences
+from .results import ParagraphResult
+from .tokenization_dmr_jrg import tokenize
+
+__all__ = ["DEFAULT_MODEL_DIR", "RESULT_COLUMNS", "SearchSession", "paragraph_text", "result_rows"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL_DIR = Path("outputs/demo")
+RESULT_COLUMNS = ("rank", "video", "video score", "#", "sentence", "start (s)", "end (s)", "moment score")
+_TruthKey = tuple[tuple[str, ...], ...]
+
+
+def paragraph_text(sentences: Sequence[str]) -> str:
+    """Sentences -> one paragraph string that `split_sentences` splits back into the same sentences."""
+    return " ".join(sentence if sentence.rstrip()[-1:] in ".!?" else f"{sentence}." for sentence in sentences)
+
+
+def _truth_key(sentences: Sequence[str]) -> _TruthKey:
+    """Sentences compared by their words, so punctuation and case do not matter."""
+    return tuple(tuple(tokenize(sentence)) for sentence in sentences)
+
+
+def result_rows(results: Sequence[ParagraphResult]) -> list[list]:
+    """One table row per (retrieved video, sentence) with its top moment, columns `RESULT_COLUMNS`.
+
+    Scores are rounded to 3 decimals and seconds to 2.
+    """
+    rows = []
+    for result in results:
+        for number, grounding in enumerate(result.sentences, start=1):
+            moment = grounding.moments[0]
+            rows.append(
+                [
+                    result.hit.rank,
+                    result.hit.video_id,
+                    round(result.hit.score, 3),
+                    number,
+                    grounding.sentence,
+                    round(moment.start, 2),
+                    round(moment.end, 2),
+                    round(moment.score, 3),
+                ]
+            )
+    return rows
+
+
+def _load_model(model_dir: str | Path):
+    """Model (eval mode) and processor from a folder or Hub id; a missing demo folder says how to make it."""
+    from .modeling_dmr_jrg import DMRJRGModel
+    from .processing_dmr_jrg import DMRJRGProcessor
+
+    folder = Path(model_dir)
+    if folder == DEFAULT_MODEL_DIR and not (folder / "config.json").is_file():
+        raise InputError(
+            f"no demo model in {folder} (config.json missing): run `make demo` (or `dmr-jrg demo`), which trains "
+            "the demo model there in a few CPU minutes, or pass a trained model folder with --model DIR"
+        )
+    try:
+        return DMRJRGModel.from_pretrained(model_dir).eval(), DMRJRGProcessor.from_pretrained(model_dir)
+    except OSError as error:
+        raise InputError(f"model {str(model_dir)!r}: cannot load a DMR-JRG model and processor ({error})") from error
+
+
+def _benchmark_seed(model_dir: str | Path) -> int:
+    """Seed of the synthetic benchmark a demo folder was trained on (``results.json``), else 0."""
+    results = Path(model_dir) / "results.json"
+    if not results.is_file():
+        return 0
+    return int(json.loads(results.read_text(encoding="utf-8")).get("benchmark", {}).get("seed", 0))
+
+
+@dataclass
+class SearchSession:
+    """A model, its processor and a corpus index, ready to answer paragraph queries.
+
+    Args:
+        model (DMRJRGModel): in eval mode.
+        processor (DMRJRGProcessor): the model's processor.
+        index (VideoCorpusIndex): built with this model and with clip features (needed for grounding).
+        example (str): paragraph shown when the app opens.
+        description (str): one line naming the model and the corpus.
+        ground_truth (dict): ``{sentence words: (video_id, [[start, end], ...])}`` of known paragraphs (the
+            synthetic test split); empty for a user's corpus.
+
+    Example:
+        >>> session = SearchSession.load("outputs/demo")  # doctest: +SKIP
+        >>> sentences, results = session.search(session.example, top_k=3)  # doctest: +SKIP
+    """
+
+    model: object
+    processor: object
+    index: VideoCorpusIndex
+    example: str = ""
+    description: str = ""
+    ground_truth: dict[_TruthKey, tuple[str, list[list[float]]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls, model_dir: str | Path | None = None, index_dir: str | Path | None = None, example: str | None = None
+    ) -> SearchSession:
+        """Load a model folder and an index folder written by `VideoCorpusIndex.save` (``dmr-jrg index``).
+
+        Args:
+            model_dir (str or Path, optional): model folder or Hub id; default ``outputs/demo`` (``make demo``).
+            index_dir (str or Path, optional): index folder; default: index the synthetic benchmark's test split
+                (seed from the model folder's ``results.json``) with this model, which also prefills the example
+                and the ground truth.
+            example (str, optional): paragraph shown when the app opens (default: the first synthetic test
+                paragraph when no index is given, else empty).
+
+        Raises:
+            InputError: no demo model, a folder that is not a model, an index built with another model.
+        """
+        model_dir = DEFAULT_MODEL_DIR if model_dir is None else model_dir
+        model, processor = _load_model(model_dir)
+        if index_dir is not None:
+            index = VideoCorpusIndex.load(index_dir)
+            index.check_model(model)
+            description = f"model `{model_dir}`, index `{index_dir}` ({len(index)} videos)"
+            return cls(model, processor, index, example or "", description)
+        return cls._with_synthetic_corpus(model, processor, model_dir, example)
+
+    @classmethod
+    def _with_synthetic_corpus(cls, model, processor, model_dir, example: str | None) -> SearchSession:
+        from .data.synthetic import generate_synthetic_benchmark
+
+        seed = _benchmark_seed(model_dir)
+        logger.info("indexing the synthetic benchmark's test split (seed %d)", seed)
+        benchmark = generate_synthetic_benchmark(seed=seed)
+        rows = benchmark.paragraphs["test"]
+        durations = {row["video_id"]: row["duration"] for row in rows}
+        features = {video_id: benchmark.features[video_id] for video_id in durations}
+        index = VideoCorpusIndex.build(model, processor, features, durations, show_progress=False)
+        truth = {_truth_key(row["sentences"]): (row["video_id"], row["timestamps"]) for row in rows}
+        description = f"model `{model_dir}`, synthetic test corpus (seed {seed}, {len(index)} videos)"
+        return cls(model, processor, index, example or paragraph_text(rows[0]["sentences"]), description, truth)
+
+    def search(self, paragraph: str, top_k: int) -> tuple[list[str], list[ParagraphResult]]:
+        """Split the paragraph into sentences, retrieve the top-k videos and ground every sentence in each.
+
+        Raises:
+            InputError: an empty paragraph, or a sentence with no word in the vocabulary (named by the processor).
+        """
+        sentences = split_sentences(paragraph or "")
+        if not sentences:
+            raise InputError("the paragraph is empty: type at least one sentence")
+        return sentences, retrieve_and_ground(self.model, self.processor, sentences, self.index, top_k=int(top_k))
+
+    def true_video(self, sentences: Sequence[str]) -> str | None:
+        """The video of a known paragraph (the synthetic test split), else None."""
+        return self.ground_truth.get(_truth_key(sentences), (None, None))[0]
+
+    def true_moments(self, sentences: Sequence[str], video_id: str) -> list[list[float]] | None:
+        """The true ``[start, end]`` of every sentence when the paragraph is a known one and ``video_id`` its video."""
+        video, moments = self.ground_truth.get(_truth_key(sentences), (None, None))
+        return moments if video == video_id else None

@@ -1,0 +1,87 @@
+"""The Gradio app without a browser: the Blocks it builds, its event handlers and the `dmr-jrg app` command."""
+
+from __future__ import annotations
+
+import pytest
+
+from dmr_jrg_hf import app as app_module
+from dmr_jrg_hf.app_session import SearchSession, result_rows
+from dmr_jrg_hf.cli import main
+
+gr = pytest.importorskip("gradio", reason="the app extra (gradio) is not installed")
+
+
+@pytest.fixture(scope="module")
+def session(app_folders) -> SearchSession:
+    return SearchSession.load(app_folders.model_dir, app_folders.index_dir, example=app_folders.example)
+
+
+@pytest.fixture(scope="module")
+def handlers(session):
+    return app_module._Handlers(gr, session)
+
+
+def test_build_app_is_offline_blocks_with_the_example(session, app_folders):
+    blocks = app_module.build_app(session=session, top_k=3)
+    assert isinstance(blocks, gr.Blocks)
+    assert blocks.analytics_enabled is False
+    paragraph = next(block for block in blocks.blocks.values() if getattr(block, "elem_id", None) == "paragraph")
+    assert paragraph.value == app_folders.example
+    slider = next(block for block in blocks.blocks.values() if getattr(block, "elem_id", None) == "top-k")
+    assert (slider.value, slider.maximum) == (3, len(session.index)), "top-k capped at the corpus size"
+
+
+def test_offline_theme_loads_no_font_files():
+    theme = app_module._offline_theme(gr)
+    assert theme._stylesheets == [], "no font stylesheet to download"
+    assert "@font-face" not in theme._get_theme_css()
+
+
+def test_search_handler_fills_table_list_and_plots(handlers, session, app_folders):
+    status, rows, videos, retrieval, timeline, score_maps, state = handlers.search(app_folders.example, 3)
+    sentences, results = session.search(app_folders.example, 3)
+    assert rows == result_rows(results) and status.startswith("Top 3 of 8 videos")
+    assert videos["choices"] == [result.hit.video_id for result in results]
+    assert videos["value"] == results[0].hit.video_id
+    assert len(score_maps.axes) >= len(sentences), "one score-map panel per sentence (+ colour bar)"
+    assert timeline.axes and retrieval.axes
+    assert state == (sentences, results)
+
+
+def test_error_goes_to_the_status_box_and_clears_outputs(handlers):
+    with pytest.warns(UserWarning, match="the paragraph is empty"):
+        status, rows, videos, *plots, state = handlers.search("", 3)
+    assert status.startswith(f"**{app_module.ERROR_PREFIX}** the paragraph is empty")
+    assert rows == [] and videos["choices"] == [] and plots == [None, None, None] and state is None
+
+
+def test_clicking_a_row_selects_its_video(handlers, app_folders):
+    *_, state = handlers.search(app_folders.example, 3)
+    sentences, results = state
+    row_of_second_video = len(sentences)  # rows are grouped by video, one per sentence
+    update, timeline, score_maps = handlers.select_row([row_of_second_video, 4], state)
+    assert update["value"] == results[1].hit.video_id
+    assert results[1].hit.video_id in timeline.axes[0].get_title()
+
+
+def test_cli_app_passes_its_flags(monkeypatch, app_folders):
+    calls = []
+    monkeypatch.setattr(app_module, "launch", lambda **kwargs: calls.append(kwargs))
+    argv = ["app", "--model", str(app_folders.model_dir), "--index", str(app_folders.index_dir), "--port", "7999"]
+    assert main([*argv, "--top-k", "4"]) == 0
+    assert calls == [
+        {
+            "model_dir": str(app_folders.model_dir),
+            "index_dir": str(app_folders.index_dir),
+            "host": "127.0.0.1",
+            "port": 7999,
+            "top_k": 4,
+            "example": None,
+        }
+    ]
+
+
+def test_cli_app_without_demo_model_explains(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["app"]) == 1
+    assert "dmr-jrg app: error: no demo model in outputs/demo" in capsys.readouterr().err
