@@ -1,4 +1,4 @@
-"""``dmr-jrg`` command line: demo, prepare, train, evaluate, bench, index, search, push.
+"""``dmr-jrg`` command line: demo, prepare, train, evaluate, bench, index, search, push, app.
 
 Each subcommand is a thin ``_run_<name>(args) -> int`` over a library function; heavy imports happen inside it so that
 ``dmr-jrg --help`` stays fast. Results go to stdout (or ``--output``), logs and progress to stderr.
@@ -241,6 +241,20 @@ def _run_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_app(args: argparse.Namespace) -> int:
+    from . import app
+
+    app.launch(
+        model_dir=args.model,
+        index_dir=args.index,
+        host=args.host,
+        port=args.port,
+        top_k=args.top_k,
+        example=args.example,
+    )
+    return 0
+
+
 def _run_push(args: argparse.Namespace) -> int:
     from .hub import complete_model_folder, push_benchmark_to_hub, push_model_to_hub
 
@@ -354,6 +368,17 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="JSON instead of the table")
     _add_common(search)
     search.set_defaults(run=_run_search)
+
+    app = commands.add_parser(
+        "app", help="paragraph-search web app (Gradio, needs the app extra)", formatter_class=formatter
+    )
+    app.add_argument("--model", help="model folder or Hub repo id (default: outputs/demo, made by `make demo`)")
+    app.add_argument("--index", help="index folder (default: the synthetic test corpus, indexed at start)")
+    app.add_argument("--host", default="127.0.0.1", help="interface to bind (0.0.0.0 serves the network)")
+    app.add_argument("--port", type=int, default=7860)
+    app.add_argument("--top-k", type=int, default=5, help="initial number of videos")
+    app.add_argument("--example", help="paragraph shown when the page opens")
+    app.set_defaults(run=_run_app)
 
     push = commands.add_parser("push", help="push a model or benchmark folder to the Hub", formatter_class=formatter)
     push.add_argument("folder", help="model folder (save_for_hub / train output) or exported benchmark folder")
