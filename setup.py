@@ -23,10 +23,11 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    "dev": ["pytest>=8", "ruff==0.17.6"],
+    "dev": ["pytest>=8", "ruff==0.17.6", "playwright>=1.40"],  # playwright drives Debian's chromium in the app test
     "faiss": ["faiss-cpu>=1.8"],
     "tensorboard": ["tensorboard>=2.15"],
     "viz": ["matplotlib>=3.8"],
+    "app": ["gradio>=6.0,<7", "matplotlib>=3.8"],
 }
 
 setup(
