@@ -74,22 +74,22 @@ def _label(number: int, text: str, width: int, max_lines: int = 2) -> str:
     )
 
 
-def _clock(seconds: float, _position: float | None = None) -> str:
-    """``m:ss`` below an hour, ``h:mm:ss`` from an hour on."""
-    hours, rest = divmod(int(round(seconds)), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+def _clock(seconds: float, with_hours: bool) -> str:
+    """``m:ss``, or ``h:mm:ss`` with hours."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}" if with_hours else f"{minutes}:{secs:02d}"
 
 
 def _format_time_axis(axis, duration: float) -> str:
-    """Seconds ticks below a minute, clock ticks at a round step (at most 8 intervals) above; returns the unit."""
+    """Seconds below a minute, else ``m:ss`` / ``h:mm:ss`` ticks at a round step (at most 8 intervals); the unit."""
     if duration < 60:
         axis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10]))
         return "s"
     step = next((s for s in _NICE_STEPS if duration / s <= 8), math.ceil(duration / 8))
     axis.set_major_locator(MultipleLocator(step))
-    axis.set_major_formatter(FuncFormatter(_clock))
-    return "h:mm:ss" if duration >= 3600 else "m:ss"
+    with_hours = duration >= 3600
+    axis.set_major_formatter(FuncFormatter(lambda seconds, _position: _clock(seconds, with_hours)))
+    return "h:mm:ss" if with_hours else "m:ss"
 
 
 def _check_spans(spans, count: int, duration: float, what: str) -> np.ndarray:
