@@ -220,9 +220,22 @@ def _format_search_table(paragraphs: list[str], results: list[list]) -> str:
     return "\n".join(lines)
 
 
+def _save_search_plots(model, processor, index, results: list[list], args: argparse.Namespace) -> None:
+    """Retrieval, timeline and score-map figures of each paragraph's query in ``args.plot``; paths go to stderr."""
+    from .inference import save_query_plots
+
+    for number, rows in enumerate(results, start=1):
+        prefix = f"paragraph{number}_" if len(results) > 1 else ""
+        paths = save_query_plots(model, processor, index, rows, args.plot, file_format=args.plot_format, prefix=prefix)
+        for path in paths.values():
+            print(f"wrote {path}", file=sys.stderr)
+
+
 def _run_search(args: argparse.Namespace) -> int:
     from .inference import VideoCorpusIndex, retrieve, retrieve_and_ground, split_sentences
 
+    if args.plot and args.no_ground:
+        raise ConfigError("--plot draws the grounding of the best video: it cannot be combined with --no-ground")
     model, processor = _load_model(args.model)
     index = VideoCorpusIndex.load(args.index, backend=args.backend)
     batch = [split_sentences(paragraph) for paragraph in args.paragraphs]
@@ -230,6 +243,8 @@ def _run_search(args: argparse.Namespace) -> int:
         results = retrieve(model, processor, batch, index, args.top_k)
     else:
         results = retrieve_and_ground(model, processor, batch, index, args.top_k, args.moments_per_sentence)
+    if args.plot:
+        _save_search_plots(model, processor, index, results, args)
     if args.json or args.output:
         payload = [
             {"paragraph": p, "results": [r.to_dict() for r in rows]}
@@ -366,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--no-ground", action="store_true", help="retrieval only")
     search.add_argument("--backend", choices=["exact", "faiss"], help="override the index's backend")
     search.add_argument("--json", action="store_true", help="JSON instead of the table")
+    search.add_argument("--plot", metavar="DIR", help="save the retrieval, timeline and score-map plots (viz extra)")
+    search.add_argument("--plot-format", choices=["png", "svg"], default="png", help="file format of --plot")
     _add_common(search)
     search.set_defaults(run=_run_search)
 
