@@ -186,6 +186,11 @@ class DMRJRGConfig(PretrainedConfig):
         retrieval_loss_weight, local_loss_weight, global_loss_weight, temporal_loss_weight, distillation_loss_weight
             (float, default 1.0): weights of L_cmr, L_local, L_global, L_time and L_mse in Eq. 23.
         rank_loss_weight (float, default 1.0): weight of L_rank inside L_local = L_rec + L_rank (Eq. 13).
+        intra_video_contrast_weight (float, default 0.0): not in the paper; weight of the CPL-style intra-video
+            contrast added to L_local (`intra_video_contrast_loss`): the top proposal must reconstruct its sentence
+            better than the whole video and than the rest of the video. 0.0 is the paper's L_local.
+        contrast_whole_video_margin (float, default 0.1), contrast_complement_margin (float, default 0.15): its
+            margins β_1 (whole video) and β_2 (complement).
         supervised_loss_weight (float, default 1.0): weight of the 2D-TAN BCE on timestamps ("full"/"semi" only).
         use_retrieval_branch (bool, default True): VPCMR (Eq. 1-7).
         use_temporal_adjacent_network (bool, default True): the TAN of VTC-LD; off gives the SCN-style "base" row.
@@ -248,6 +253,9 @@ class DMRJRGConfig(PretrainedConfig):
     retrieval_loss_weight: float = 1.0
     local_loss_weight: float = 1.0
     rank_loss_weight: float = 1.0
+    intra_video_contrast_weight: float = 0.0
+    contrast_whole_video_margin: float = 0.1
+    contrast_complement_margin: float = 0.15
     global_loss_weight: float = 1.0
     temporal_loss_weight: float = 1.0
     distillation_loss_weight: float = 1.0
@@ -304,7 +312,7 @@ class DMRJRGConfig(PretrainedConfig):
         for name in (
             "triplet_margin retrieval_nce_weight global_nce_weight retrieval_loss_weight local_loss_weight "
             "rank_loss_weight global_loss_weight temporal_loss_weight distillation_loss_weight supervised_loss_weight "
-            "max_grad_norm "
+            "intra_video_contrast_weight contrast_whole_video_margin contrast_complement_margin max_grad_norm "
             "learning_rate"
         ).split():
             if getattr(self, name) < 0:

@@ -39,9 +39,12 @@ class DMRJRGModelOutput(ModelOutput):
     Args:
         loss (torch.FloatTensor scalar): Eq. 23, ``Σ weight · term`` with the ``*_loss_weight`` fields of the config.
         retrieval_loss (torch.FloatTensor scalar): ``L_cmr = L_trip + β1·L_nce`` (VPCMR, Eq. 2-7).
-        local_loss (torch.FloatTensor scalar): ``L_local = L_rec + rank_loss_weight·L_rank`` (VTC-LD, Eq. 13).
+        local_loss (torch.FloatTensor scalar): ``L_local = L_rec + rank_loss_weight·L_rank`` (VTC-LD, Eq. 13), plus
+            ``intra_video_contrast_weight·`` the intra-video contrast when that is on (not in the paper).
         reconstruction_loss (torch.FloatTensor scalar): ``L_rec`` (Eq. 11).
         rank_loss (torch.FloatTensor scalar): ``L_rank`` (Eq. 12).
+        intra_video_contrast_loss (torch.FloatTensor scalar): `intra_video_contrast_loss` (with
+            ``intra_video_contrast_weight > 0`` only).
         global_loss (torch.FloatTensor scalar): ``L_global = L_trip + β2·L_nce`` on ``S_g`` (VTFA-GD, §III-F).
         temporal_loss (torch.FloatTensor scalar): ``L_time = L^f + L^r`` (BTSE-TD, Eq. 20-22) plus the BTSE heads'
             term (`temporal_head_loss`).
@@ -63,6 +66,7 @@ class DMRJRGModelOutput(ModelOutput):
     local_loss: torch.FloatTensor | None = None
     reconstruction_loss: torch.FloatTensor | None = None
     rank_loss: torch.FloatTensor | None = None
+    intra_video_contrast_loss: torch.FloatTensor | None = None
     global_loss: torch.FloatTensor | None = None
     temporal_loss: torch.FloatTensor | None = None
     temporal_head_loss: torch.FloatTensor | None = None
@@ -359,10 +363,14 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             self.cell_end,
             config.proposal_suppression_iou,
         )  # (batch, M, Q)
-        output.reconstruction_loss, output.rank_loss = self.local_branch.loss(
+        output.reconstruction_loss, output.rank_loss, output.intra_video_contrast_loss = self.local_branch.loss(
             output.score_maps, top_cells, clips, masked_states, sentence_mask=sentence_mask, **inputs
         )
         output.local_loss = output.reconstruction_loss + config.rank_loss_weight * output.rank_loss
+        if output.intra_video_contrast_loss is not None:
+            output.local_loss = (
+                output.local_loss + config.intra_video_contrast_weight * output.intra_video_contrast_loss
+            )
         if self.retrieval_head is not None:
             scale = self.retrieval_head.scale()
             similarity = output.retrieval_similarity

@@ -18,6 +18,7 @@ LOSS_FIELDS = (
     "local_loss",
     "reconstruction_loss",
     "rank_loss",
+    "intra_video_contrast_loss",
     "global_loss",
     "temporal_loss",
     "temporal_head_loss",
@@ -106,7 +107,7 @@ def _pad(inputs: dict[str, torch.Tensor], extra_sentences: int, extra_words: int
 
 @pytest.mark.parametrize("supervision", ["weak", "full"])
 def test_padded_sentences_and_words_change_no_loss(supervision):
-    model, inputs = _model(supervision=supervision)
+    model, inputs = _model(supervision=supervision, intra_video_contrast_weight=1.0)
     model.eval()
     base = model(**inputs, return_loss=True)
     padded = model(**_pad(inputs, extra_sentences=2, extra_words=3), return_loss=True)
@@ -130,6 +131,18 @@ def test_permuting_the_batch_permutes_the_outputs():
         assert torch.allclose(base[name][order][:, order], moved[name], atol=1e-5), name
     for name in _losses(base):
         assert torch.allclose(base[name], moved[name], atol=1e-5), f"{name} depends on the batch order"
+
+
+def test_intra_video_contrast_adds_to_the_local_loss_and_changes_no_other_term():
+    paper, inputs = _model(seed=3)
+    contrast, _ = _model(seed=3, intra_video_contrast_weight=0.5)
+    base, extra = paper.eval()(**inputs, return_loss=True), contrast.eval()(**inputs, return_loss=True)
+    assert base.intra_video_contrast_loss is None, "off by default (the paper's L_local)"
+    assert extra.intra_video_contrast_loss > 0, "an untrained reconstructor cannot beat the whole video by a margin"
+    for name in _losses(base):
+        if name != "local_loss":
+            assert torch.allclose(base[name], extra[name], atol=1e-6), name
+    assert torch.isclose(extra.local_loss, base.local_loss + 0.5 * extra.intra_video_contrast_loss, atol=1e-6)
 
 
 def test_score_maps_are_zero_at_invalid_cells_and_in_zero_one():
@@ -225,7 +238,7 @@ def test_supervised_modes_use_timestamps_of_flagged_paragraphs_only():
 
 # Ablations (paper Table IV) -------------------------------------------------------------------------------------
 
-FULL_LOSSES = set(LOSS_FIELDS) - {"supervised_loss"}  # every term of weak training
+FULL_LOSSES = set(LOSS_FIELDS) - {"supervised_loss", "intra_video_contrast_loss"}  # the paper's weak training terms
 SWITCHES = [
     ({"use_score_distillation": False}, set(), {"distillation_loss"}),
     (

@@ -7,7 +7,7 @@ from torch import nn
 
 from ..configuration_dmr_jrg import DMRJRGConfig
 from .fusion import SentenceMomentFusion
-from .losses import reconstruction_loss, reconstruction_rank_loss
+from .losses import intra_video_contrast_loss, reconstruction_loss, reconstruction_rank_loss
 from .reconstructor import MaskedWordReconstructor
 from .temporal_adjacent_network import MomentScoreHead, TemporalAdjacentNetwork
 
@@ -68,6 +68,8 @@ class LocalConsistencyBranch(nn.Module):
         super().__init__()
         self.num_top_candidates = config.num_top_candidates
         self.label_smoothing = config.reconstruction_label_smoothing
+        self.contrast_margins = (config.contrast_whole_video_margin, config.contrast_complement_margin)
+        self.use_intra_video_contrast = config.intra_video_contrast_weight > 0
         self.fusion = SentenceMomentFusion(config)
         self.temporal_adjacent_network = (
             TemporalAdjacentNetwork(config) if config.use_temporal_adjacent_network else None
@@ -106,8 +108,11 @@ class LocalConsistencyBranch(nn.Module):
         word_mask: torch.Tensor,
         masked_positions: torch.Tensor,
         sentence_mask: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """``L_rec`` (Eq. 11) and ``L_rank`` (Eq. 12) over the real sentences and their top-Q proposals.
+
+        With ``config.intra_video_contrast_weight > 0`` the same reconstructor call also decodes each sentence from
+        the whole video and from the complement of its best proposal, for `intra_video_contrast_loss`.
 
         Args:
             probs (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)): ``P_m``.
@@ -118,7 +123,7 @@ class LocalConsistencyBranch(nn.Module):
             sentence_mask (torch.BoolTensor of shape (batch, num_sentences)).
 
         Returns:
-            tuple of scalars: ``L_rec`` and ``L_rank``.
+            tuple: scalars ``L_rec`` and ``L_rank``, and the intra-video contrast loss (None when disabled).
         """
         num_clips = clips.shape[1]
         batch_index = sentence_mask.nonzero()[:, 0]  # (num_real,): padded sentences are dropped here
@@ -126,20 +131,64 @@ class LocalConsistencyBranch(nn.Module):
         num_real, num_candidates = cells.shape
         clip_index = torch.arange(num_clips, device=clips.device)
         starts, ends = (cells // num_clips)[..., None], (cells % num_clips)[..., None]
-        proposal_mask = (clip_index >= starts) & (clip_index <= ends)  # (num_real, Q, K)
-        pairs = num_real * num_candidates
+        span_masks = (clip_index >= starts) & (clip_index <= ends)  # (num_real, Q, K)
+        if self.use_intra_video_contrast:
+            # (num_real, Q + 2, K): the Q proposals, the whole video, the complement of the top-scored proposal (an
+            # empty complement is replaced by the whole video and left out of the loss)
+            complement = ~span_masks[:, 0]
+            complement_exists = complement.any(dim=-1)
+            complement = complement | ~complement_exists[:, None]
+            span_masks = torch.cat([span_masks, torch.ones_like(complement)[:, None], complement[:, None]], dim=1)
+        num_spans = span_masks.shape[1]
+        per_pair = self._reconstruction_losses(
+            clips[batch_index],
+            span_masks,
+            masked_word_states[sentence_mask],
+            word_ids[sentence_mask],
+            word_mask[sentence_mask],
+            masked_positions[sentence_mask],
+        ).reshape(num_real, num_spans)
+        proposal_losses = per_pair[:, :num_candidates]
+        proposal_scores = probs.flatten(-2)[sentence_mask].gather(1, cells)  # (num_real, Q)
+        rank_loss = reconstruction_rank_loss(proposal_scores, proposal_losses)
+        contrast_loss = None
+        if self.use_intra_video_contrast:
+            contrast_loss = intra_video_contrast_loss(
+                proposal_losses[:, 0], per_pair[:, -2], per_pair[:, -1], complement_exists, *self.contrast_margins
+            )
+        return proposal_losses.mean(), rank_loss, contrast_loss
+
+    def _reconstruction_losses(
+        self,
+        clips: torch.Tensor,
+        span_masks: torch.Tensor,
+        masked_word_states: torch.Tensor,
+        word_ids: torch.Tensor,
+        word_mask: torch.Tensor,
+        masked_positions: torch.Tensor,
+    ) -> torch.Tensor:
+        """Mean masked-word loss of every (sentence, span) pair, in one reconstructor call.
+
+        Args:
+            clips (torch.FloatTensor of shape (num_real, num_clips, hidden_size)): each sentence's video clips.
+            span_masks (torch.BoolTensor of shape (num_real, num_spans, num_clips)): clips each span reads.
+            masked_word_states (torch.FloatTensor of shape (num_real, num_words, hidden_size)).
+            word_ids, word_mask, masked_positions (shape (num_real, num_words)).
+
+        Returns:
+            torch.FloatTensor of shape (num_real * num_spans,): sentence-major.
+        """
+        num_real, num_spans, num_clips = span_masks.shape
+        pairs = num_real * num_spans
         states = self.reconstructor(
-            clips[batch_index].repeat_interleave(num_candidates, 0),  # (num_real*Q, K, hidden)
-            proposal_mask.reshape(pairs, num_clips),
-            masked_word_states[sentence_mask].repeat_interleave(num_candidates, 0),  # (num_real*Q, J, hidden)
-            word_mask[sentence_mask].repeat_interleave(num_candidates, 0),
+            clips.repeat_interleave(num_spans, 0),  # (pairs, K, hidden)
+            span_masks.reshape(pairs, num_clips),
+            masked_word_states.repeat_interleave(num_spans, 0),  # (pairs, J, hidden)
+            word_mask.repeat_interleave(num_spans, 0),
         )
-        token_mask = masked_positions[sentence_mask].repeat_interleave(num_candidates, 0)  # (num_real*Q, J)
-        targets = word_ids[sentence_mask].repeat_interleave(num_candidates, 0)[token_mask]
+        token_mask = masked_positions.repeat_interleave(num_spans, 0)  # (pairs, J)
+        targets = word_ids.repeat_interleave(num_spans, 0)[token_mask]
         owner = token_mask.nonzero()[:, 0]
-        rec_loss, per_pair = reconstruction_loss(
+        return reconstruction_loss(
             self.reconstructor.word_logits(states[token_mask]), targets, owner, pairs, self.label_smoothing
         )
-        proposal_scores = probs.flatten(-2)[sentence_mask].gather(1, cells)  # (num_real, Q)
-        rank_loss = reconstruction_rank_loss(proposal_scores, per_pair.reshape(num_real, num_candidates))
-        return rec_loss, rank_loss
