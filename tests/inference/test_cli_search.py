@@ -54,3 +54,28 @@ def test_search_reports_a_bad_index_folder(model_and_processor, tmp_path, capsys
     processor.save_pretrained(tmp_path / "model")
     code = main(["search", "--model", str(tmp_path / "model"), "--index", str(tmp_path), "a man opens the door."])
     assert code == 1 and "not a VideoCorpusIndex folder" in capsys.readouterr().err
+
+
+def test_search_saves_plots(model_and_processor, test_features, tmp_path, capsys):
+    model, processor = model_and_processor
+    model.save_pretrained(tmp_path / "model")
+    processor.save_pretrained(tmp_path / "model")
+    VideoCorpusIndex.build(model, processor, test_features, show_progress=False).save(tmp_path / "index")
+    base = ["search", "--model", str(tmp_path / "model"), "--index", str(tmp_path / "index"), "--top-k", "2", "-q"]
+    plots = tmp_path / "plots"
+    assert main([*base, "--plot", str(plots), "the man opens the box. the man holds the cup."]) == 0
+    expected = {plots / f"{name}.png" for name in ("retrieval", "timeline", "score_maps")}
+    assert {path for path in plots.iterdir()} == expected
+    err = capsys.readouterr().err
+    assert all(f"wrote {path}" in err for path in expected), "every plot path printed"
+    assert (
+        main([*base, "--plot", str(plots), "--plot-format", "svg", "the man opens the box.", "the man holds the cup."])
+        == 0
+    )
+    assert {p.name for p in plots.glob("paragraph2_*.svg")} == {
+        "paragraph2_retrieval.svg",
+        "paragraph2_timeline.svg",
+        "paragraph2_score_maps.svg",
+    }
+    assert main([*base, "--plot", str(plots), "--no-ground", "the man opens the box."]) == 1
+    assert "--no-ground" in capsys.readouterr().err
