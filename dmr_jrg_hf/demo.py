@@ -3,7 +3,7 @@
 Steps: generate the synthetic benchmark -> build the processor (vocabulary + Word2Vec on the training sentences) ->
 evaluate the untrained model -> train with weak supervision (paragraph-video pairs only) -> evaluate the best
 checkpoint on the test split next to timestamp-free baselines -> write ``results.json`` and the model folder -> run
-one paragraph query against the test corpus.
+one paragraph query against the test corpus and save its plots in ``plots/``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +50,15 @@ DEMO_WORD_VECTOR_POSTPROCESSING = "whiten"
 
 @dataclass
 class DemoResult:
-    """Everything the demo measured: ``results`` as written to results.json, the printable table and query report."""
+    """Everything the demo measured: ``results`` as written to results.json, the printable table and query report,
+    and the query's plots (``retrieval``, ``timeline``, ``score_maps`` -> PNG path; empty without matplotlib)."""
 
     results: dict[str, Any]
     table: str
     query_report: str
     output_dir: Path
     seconds: float
+    plots: dict[str, Path] = field(default_factory=dict)
 
 
 def demo_config(benchmark: SyntheticBenchmark, **overrides: Any) -> DMRJRGConfig:
@@ -66,8 +68,22 @@ def demo_config(benchmark: SyntheticBenchmark, **overrides: Any) -> DMRJRGConfig
     )
 
 
-def _query_example(model, processor, benchmark: SyntheticBenchmark, top_k: int = 5) -> str:
-    """Index the test corpus, retrieve one test paragraph's videos and ground its sentences; a printable report."""
+def _save_plots(model, processor, index, results, row, plot_dir: Path) -> dict[str, Path]:
+    """The query's retrieval, timeline and score-map plots (ground truth from ``row``); none without matplotlib."""
+    try:
+        from .inference.plots import save_query_plots
+    except ImportError as error:
+        logger.warning("query plots skipped: %s", error)
+        return {}
+    return save_query_plots(
+        model, processor, index, results, plot_dir, true_video=row["video_id"], ground_truth=row["timestamps"]
+    )
+
+
+def _query_example(
+    model, processor, benchmark: SyntheticBenchmark, plot_dir: Path, top_k: int = 5
+) -> tuple[str, dict[str, Path]]:
+    """Index the test corpus, retrieve one test paragraph's videos and ground its sentences; report and plot paths."""
     rows = benchmark.paragraphs["test"]
     row = rows[0]
     durations = {r["video_id"]: r["duration"] for r in rows}
@@ -87,7 +103,7 @@ def _query_example(model, processor, benchmark: SyntheticBenchmark, top_k: int =
         top = sentence.moments[0]
         reference = f"[{truth[0]:6.1f}, {truth[1]:6.1f}]" if best.hit.video_id == row["video_id"] else "(other video)"
         lines.append(f"  {i + 1}. [{top.start:6.1f}, {top.end:6.1f}] score {top.score:.2f}   truth {reference}")
-    return "\n".join(lines)
+    return "\n".join(lines), _save_plots(model, processor, index, results, row, plot_dir)
 
 
 def run_demo(
@@ -147,5 +163,5 @@ def run_demo(
     table = format_results_table(
         {"DMR-JRG (trained)": trained, "DMR-JRG (untrained)": untrained, **results["baselines"]}
     )
-    report = _query_example(model, processor, benchmark)
-    return DemoResult(results, table, report, output_dir, time.perf_counter() - started)
+    report, plots = _query_example(model, processor, benchmark, output_dir / "plots")
+    return DemoResult(results, table, report, output_dir, time.perf_counter() - started, plots)
