@@ -54,6 +54,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     print(result.table)
     print()
     print(result.query_report)
+    for name, path in result.plots.items():
+        print(f"plot ({name}): {path}")
     print(f"\nresults: {result.output_dir / 'results.json'}  model: {result.output_dir}  ({result.seconds:.0f} s)")
     return 0
 
