@@ -26,6 +26,9 @@ def test_demo_end_to_end_on_a_small_benchmark(tmp_path):
     for protocol in ("[vprg]", "[vcmr]", "[retrieval]", "[grounding]", "query_free_saliency"):
         assert protocol in result.table, protocol
     assert "retrieved videos:" in result.query_report and "truth" in result.query_report
+    plots = {name: tmp_path / "plots" / f"{name}.png" for name in ("retrieval", "timeline", "score_maps")}
+    assert result.plots == plots, "the query's three plots in plots/"
+    assert all(path.read_bytes()[:4] == b"\x89PNG" for path in result.plots.values()), "query plots written as PNG"
     card = (tmp_path / "README.md").read_text()
     assert "model-index" in card and "dmr-jrg-synthetic-demo" in card, "the demo folder lacks its model card"
     model = DMRJRGModel.from_pretrained(tmp_path)
