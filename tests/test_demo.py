@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import logging
+import sys
 
-from dmr_jrg_hf.demo import run_demo
+from dmr_jrg_hf.demo import _save_plots, run_demo
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
@@ -34,3 +36,12 @@ def test_demo_end_to_end_on_a_small_benchmark(tmp_path):
     model = DMRJRGModel.from_pretrained(tmp_path)
     assert model.config.num_clips == 16
     assert len(DMRJRGProcessor.from_pretrained(tmp_path).vocabulary) == model.config.vocab_size
+
+
+def test_demo_skips_the_plots_with_a_warning_without_matplotlib(monkeypatch, tmp_path, caplog):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    monkeypatch.delitem(sys.modules, "dmr_jrg_hf.inference.plots", raising=False)
+    with caplog.at_level(logging.WARNING, logger="dmr_jrg_hf.demo"):
+        assert _save_plots(None, None, None, [], {}, tmp_path) == {}
+    assert "query plots skipped" in caplog.text and "viz" in caplog.text
+    assert not any(tmp_path.iterdir()), "nothing written"

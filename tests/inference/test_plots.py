@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import re
 import subprocess
@@ -298,3 +299,10 @@ def test_importing_the_package_does_not_import_matplotlib():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_without_matplotlib_the_error_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    monkeypatch.delitem(sys.modules, "dmr_jrg_hf.inference.plots")
+    with pytest.raises(ImportError, match=r"dmr_jrg_hf\[viz\]"):
+        importlib.import_module("dmr_jrg_hf.inference.plots")
