@@ -176,10 +176,10 @@ def build_app(
                 search = gr.Button("Search", variant="primary", elem_id="search")
         status = gr.Markdown(elem_id="status")
         table = gr.Dataframe(headers=list(RESULT_COLUMNS), interactive=False, label="Results", elem_id="results")
-        retrieval_plot = gr.Plot(label="Retrieved videos", elem_id="retrieval-plot")
+        retrieval_plot = gr.Plot(show_label=False, elem_id="retrieval-plot")  # figures carry their own titles
         video = gr.Dropdown(choices=[], label="Video shown below", interactive=True, elem_id="video")
-        timeline = gr.Plot(label="Timeline: predicted (and true) moment of each sentence", elem_id="timeline")
-        score_maps = gr.Plot(label="Score maps: start clip x end clip, per sentence", elem_id="score-maps")
+        timeline = gr.Plot(show_label=False, elem_id="timeline")
+        score_maps = gr.Plot(show_label=False, elem_id="score-maps")
         state = gr.State()
         outputs = [status, table, video, retrieval_plot, timeline, score_maps, state]
         search.click(handlers.search, [paragraph, k], outputs)
