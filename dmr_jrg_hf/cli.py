@@ -391,10 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
     app = commands.add_parser(
         "app", help="paragraph-search web app (Gradio, needs the app extra)", formatter_class=formatter
     )
-    app.add_argument("--model", help="model folder or Hub repo id (default: outputs/demo, made by `make demo`)")
-    app.add_argument("--index", help="index folder (default: the synthetic test corpus, indexed at start)")
+    app.add_argument("--model", default="outputs/demo", help="model folder (`make demo` writes one) or Hub id")
+    app.add_argument("--index", help="index folder (dmr-jrg index); none: index the synthetic test corpus at start")
     app.add_argument("--host", default="127.0.0.1", help="interface to bind (0.0.0.0 serves the network)")
-    app.add_argument("--port", type=int, default=7860)
+    app.add_argument("--port", type=int, default=7860, help="TCP port")
     app.add_argument("--top-k", type=int, default=5, help="initial number of videos")
     app.add_argument("--example", help="paragraph shown when the page opens")
     app.set_defaults(run=_run_app)
