@@ -99,7 +99,8 @@ class DMRJRGPreTrainedModel(PreTrainedModel):
         elif isinstance(module, ParagraphVideoRetrievalHead):
             init.constant_(module.logit_scale, config.logit_scale_init_value)
         elif isinstance(module, TemporalAdjacentNetwork):
-            init.copy_(module.cell_weights, module.compute_cell_weights(config))
+            for name, tensor in module.compute_grid_buffers(config).items():
+                init.copy_(getattr(module, name), tensor)
             for layer in module.layers:
                 init.kaiming_normal_(layer.weight, nonlinearity="relu")
         elif isinstance(module, TemporalFeatureMap):

@@ -7,7 +7,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..configuration_dmr_jrg import DMRJRGConfig
+from ..geometry import valid_cell_mask
 from .temporal_map import grid_tensors
+from .valid_cell_convolution import valid_cell_conv2d, valid_cell_pairs
 
 __all__ = ["masked_conv_weights", "TemporalAdjacentNetwork", "MomentScoreHead"]
 
@@ -34,6 +36,11 @@ class TemporalAdjacentNetwork(nn.Module):
     As in 2D-TAN's ``MapConv``, each layer is ``relu(conv(x))`` times a per-cell weight that compensates for the
     invalid cells under the kernel at the map's borders and in its sparse regions (`masked_conv_weights`).
 
+    The convolutions are computed at the valid cells only (`valid_cell_conv2d`, ``tan_implementation="valid_cells"``,
+    the default): every output at an invalid cell is multiplied by 0 and every input there is 0, so this gives the
+    dense convolution's result with about half the work (K=16) or less (sparse K=32 maps). ``"dense"`` runs
+    ``nn.Conv2d`` over the whole map (e.g. where a vendor convolution outweighs the saving).
+
     Note:
         2D-TAN weighs by ``1 / count``; this weighs by ``kernel_size**2 / count`` (partial-convolution scaling). The
         two differ by a constant factor per layer, which the conv weights absorb (ReLU is positively homogeneous), so
@@ -47,22 +54,51 @@ class TemporalAdjacentNetwork(nn.Module):
         super().__init__()
         self.kernel_size = config.tan_kernel_size
         self.padding = config.tan_padding
+        self.implementation = config.tan_implementation
         self.layers = nn.ModuleList(
             nn.Conv2d(config.hidden_size, config.hidden_size, config.tan_kernel_size, padding=config.tan_padding)
             for _ in range(config.tan_num_layers)
         )
-        self.register_buffer("cell_weights", self.compute_cell_weights(config), persistent=False)
+        tables = self._grid_tables(config)
+        for name, tensor in self._buffers_from(config, tables).items():
+            self.register_buffer(name, tensor, persistent=False)
+        self.offset_counts = tables["offset_counts"]  # pairs per kernel offset, host ints (no device sync)
 
-    def compute_cell_weights(self, config: DMRJRGConfig) -> torch.Tensor:
-        """The (num_clips, num_clips) re-weighting buffer of this config's grid."""
-        return masked_conv_weights(grid_tensors(config)["valid_mask"], config.tan_kernel_size, config.tan_padding)
+    @staticmethod
+    def _grid_tables(config: DMRJRGConfig) -> dict:
+        return valid_cell_pairs(valid_cell_mask(config.num_clips, config.map_scale_layers), config.tan_kernel_size)
+
+    @staticmethod
+    def _buffers_from(config: DMRJRGConfig, tables: dict) -> dict[str, torch.Tensor]:
+        valid_mask = grid_tensors(config)["valid_mask"]
+        return {
+            "cell_weights": masked_conv_weights(valid_mask, config.tan_kernel_size, config.tan_padding),
+            **{name: tables[name] for name in ("cell_index", "pair_targets", "pair_sources")},
+        }
+
+    def compute_grid_buffers(self, config: DMRJRGConfig) -> dict[str, torch.Tensor]:
+        """The buffers this config's grid determines: ``cell_weights`` (num_clips, num_clips) (`masked_conv_weights`)
+        and the packed-convolution tables ``cell_index``, ``pair_targets``, ``pair_sources`` (`valid_cell_pairs`)."""
+        return self._buffers_from(config, self._grid_tables(config))
 
     def forward(self, fused_map: torch.Tensor) -> torch.Tensor:
         """(num_maps, hidden_size, num_clips, num_clips) -> same shape, zero at invalid cells."""
-        hidden = fused_map
+        if self.implementation == "dense":
+            hidden = fused_map
+            for layer in self.layers:
+                hidden = torch.relu(layer(hidden)) * self.cell_weights
+            return hidden
+        num_maps, hidden_size, num_clips = fused_map.shape[:3]
+        cells = fused_map.flatten(2)[..., self.cell_index].transpose(1, 2)  # (num_maps, num_cells, hidden_size)
+        cell_weights = self.cell_weights.flatten()[self.cell_index, None]  # (num_cells, 1)
         for layer in self.layers:
-            hidden = torch.relu(layer(hidden)) * self.cell_weights
-        return hidden
+            convolved = valid_cell_conv2d(
+                cells, layer.weight, layer.bias, self.pair_targets, self.pair_sources, self.offset_counts
+            )
+            cells = torch.relu(convolved) * cell_weights
+        dense = cells.new_zeros(num_maps, hidden_size, num_clips * num_clips)
+        dense = dense.index_copy(2, self.cell_index, cells.transpose(1, 2))  # (num_maps, hidden_size, K*K)
+        return dense.reshape(num_maps, hidden_size, num_clips, num_clips)
 
 
 class MomentScoreHead(nn.Module):
