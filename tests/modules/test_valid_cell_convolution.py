@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
+from dmr_jrg_hf.geometry import valid_cell_mask
+from dmr_jrg_hf.modules.temporal_adjacent_network import TemporalAdjacentNetwork
+from dmr_jrg_hf.modules.valid_cell_convolution import valid_cell_conv2d, valid_cell_pairs
+
+GRIDS = {"dense K=8": (8, [8], 3), "sparse K=16": (16, [4, 2, 2], 5)}
+
+
+def test_pair_tables_hand_computed():
+    tables = valid_cell_pairs(np.triu(np.ones((3, 3), dtype=bool)), kernel_size=3)
+    # valid cells in packed order: (0,0) (0,1) (0,2) (1,1) (1,2) (2,2)
+    assert tables["cell_index"].tolist() == [0, 1, 2, 4, 5, 8]
+    counts = tables["offset_counts"]
+    assert len(counts) == 9 and counts[4] == 6, "centre offset: every cell reads itself"
+    # offset (-1, -1): cells whose up-left neighbour is valid: (1,1)<-(0,0), (1,2)<-(0,1), (2,2)<-(1,1)
+    first = slice(0, counts[0])
+    assert tables["pair_targets"][first].tolist() == [3, 4, 5]
+    assert tables["pair_sources"][first].tolist() == [0, 1, 3]
+    assert sum(counts) == len(tables["pair_targets"]) == len(tables["pair_sources"])
+
+
+@pytest.mark.parametrize("grid", list(GRIDS), ids=str)
+def test_valid_cell_conv_equals_dense_conv_with_gradients(grid):
+    num_clips, scale_layers, kernel_size = GRIDS[grid]
+    mask = torch.from_numpy(valid_cell_mask(num_clips, scale_layers))
+    tables = valid_cell_pairs(mask.numpy(), kernel_size)
+    index = tables["cell_index"]
+    generator = torch.Generator().manual_seed(0)
+    maps = torch.randn(3, 6, num_clips, num_clips, generator=generator, dtype=torch.float64) * mask
+    weight = torch.randn(5, 6, kernel_size, kernel_size, generator=generator, dtype=torch.float64)
+    bias = torch.randn(5, generator=generator, dtype=torch.float64)
+    upstream = torch.randn(3, len(index), 5, generator=generator, dtype=torch.float64)
+
+    dense_inputs = [t.clone().requires_grad_() for t in (maps, weight, bias)]
+    dense = F.conv2d(*dense_inputs, padding=kernel_size // 2).flatten(2)[..., index].transpose(1, 2)
+    (dense * upstream).sum().backward()
+
+    packed = maps.flatten(2)[..., index].transpose(1, 2).clone().requires_grad_()
+    weight_, bias_ = weight.clone().requires_grad_(), bias.clone().requires_grad_()
+    output = valid_cell_conv2d(
+        packed, weight_, bias_, tables["pair_targets"], tables["pair_sources"], tables["offset_counts"]
+    )
+    (output * upstream).sum().backward()
+
+    torch.testing.assert_close(output, dense, msg=f"{grid}: outputs")
+    dense_cell_grad = dense_inputs[0].grad.flatten(2)[..., index].transpose(1, 2)
+    torch.testing.assert_close(packed.grad, dense_cell_grad, msg=f"{grid}: input gradient")
+    torch.testing.assert_close(weight_.grad, dense_inputs[1].grad, msg=f"{grid}: weight gradient")
+    torch.testing.assert_close(bias_.grad, dense_inputs[2].grad, msg=f"{grid}: bias gradient")
+
+
+def test_valid_cell_conv_follows_bf16_autocast_and_returns_input_dtype_gradients():
+    mask = valid_cell_mask(8, [8])
+    tables = valid_cell_pairs(mask, 3)
+    cells = torch.randn(2, len(tables["cell_index"]), 4, requires_grad=True)
+    conv = torch.nn.Conv2d(4, 4, 3, padding=1)
+    args = (tables["pair_targets"], tables["pair_sources"], tables["offset_counts"])
+    reference = valid_cell_conv2d(cells, conv.weight, conv.bias, *args)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        output = valid_cell_conv2d(cells, conv.weight, conv.bias, *args)
+    assert output.dtype == torch.bfloat16
+    torch.testing.assert_close(output.float(), reference, atol=0.1, rtol=0.05)
+    output.float().sum().backward()
+    assert cells.grad.dtype == torch.float32 and conv.weight.grad.dtype == torch.float32
+
+
+@pytest.mark.parametrize("grid", list(GRIDS), ids=str)
+def test_tan_valid_cells_equals_dense_tan(grid):
+    num_clips, scale_layers, kernel_size = GRIDS[grid]
+    overrides = {"num_clips": num_clips, "map_scale_layers": scale_layers, "tan_kernel_size": kernel_size}
+    overrides["tan_padding"] = kernel_size // 2
+    fast = TemporalAdjacentNetwork(DMRJRGConfig.from_preset("tiny", **overrides)).double()
+    dense = TemporalAdjacentNetwork(DMRJRGConfig.from_preset("tiny", tan_implementation="dense", **overrides))
+    dense = dense.double()
+    dense.load_state_dict(fast.state_dict())
+    mask = fast.cell_weights > 0
+    maps = torch.randn(4, 16, num_clips, num_clips, dtype=torch.float64) * mask
+    outputs, grads = [], []
+    for tan in (fast, dense):
+        inputs = maps.clone().requires_grad_()
+        output = tan(inputs)
+        (output * torch.linspace(-1, 1, output.numel(), dtype=torch.float64).view_as(output)).sum().backward()
+        outputs.append(output)
+        # only valid cells of the input matter: the fused map is zero (and cut from the graph) at the others
+        grads.append([inputs.grad * mask] + [p.grad for p in tan.parameters()])
+    torch.testing.assert_close(outputs[0], outputs[1], msg=f"{grid}: TAN outputs")
+    assert (outputs[0][..., ~mask] == 0).all(), f"{grid}: invalid cells stay zero"
+    for fast_grad, dense_grad in zip(*grads, strict=True):
+        torch.testing.assert_close(fast_grad, dense_grad, msg=f"{grid}: TAN gradients")

@@ -1,0 +1,40 @@
+"""Optimised paths of the model against their straightforward references on the `tiny` preset: same maps, scores,
+losses and gradients within float tolerance."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from helpers import DMRJRGModelTester
+
+from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
+
+TESTER = DMRJRGModelTester(batch_size=3)
+OUTPUT_FIELDS = ("loss", "score_maps", "retrieval_similarity", "grounding_similarity", "local_loss", "temporal_loss")
+
+
+def _run(model: DMRJRGModel, inputs: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict]:
+    model.zero_grad(set_to_none=True)
+    output = model.train()(**inputs)
+    output.loss.backward()
+    grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    return {name: output[name].detach() for name in OUTPUT_FIELDS}, grads
+
+
+def _assert_same(reference, candidate, case: str) -> None:
+    (ref_out, ref_grads), (out, grads) = reference, candidate
+    for name in OUTPUT_FIELDS:
+        torch.testing.assert_close(out[name], ref_out[name], atol=1e-5, rtol=1e-4, msg=f"{case}: {name}")
+    assert grads.keys() == ref_grads.keys(), f"{case}: the same parameters get gradients"
+    for name, grad in grads.items():
+        torch.testing.assert_close(grad, ref_grads[name], atol=1e-5, rtol=1e-4, msg=f"{case}: gradient of {name}")
+
+
+@pytest.mark.parametrize("grid", [{}, {"num_clips": 16, "map_scale_layers": [4, 2, 2]}], ids=["dense", "sparse"])
+def test_valid_cell_tan_matches_dense_tan_in_the_full_model(grid):
+    config, inputs = TESTER.prepare_config_and_inputs(**grid)
+    torch.manual_seed(0)
+    fast = DMRJRGModel(config)
+    reference = DMRJRGModel(config.with_overrides(tan_implementation="dense"))
+    reference.load_state_dict(fast.state_dict())
+    _assert_same(_run(reference, inputs), _run(fast, inputs), f"tan_implementation, grid {grid}")
