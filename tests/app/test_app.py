@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from dmr_jrg_hf import app as app_module
-from dmr_jrg_hf.app_session import SearchSession, result_rows
+from dmr_jrg_hf.app_session import SearchSession, paragraph_text, result_rows
 from dmr_jrg_hf.cli import main
+from dmr_jrg_hf.data import synthetic
 
 gr = pytest.importorskip("gradio", reason="the app extra (gradio) is not installed")
 
@@ -85,3 +86,24 @@ def test_cli_app_without_demo_model_explains(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["app"]) == 1
     assert "dmr-jrg app: error: no demo model in outputs/demo" in capsys.readouterr().err
+
+
+def _gids(figure) -> list[str]:
+    return [artist.get_gid() for axes in figure.axes for artist in axes.patches if artist.get_gid()]
+
+
+def test_known_paragraph_shows_its_true_video_and_moments(app_folders, monkeypatch):
+    """Default corpus (the synthetic test split): the true video is named and its true moments are drawn."""
+    monkeypatch.setattr(synthetic, "generate_synthetic_benchmark", lambda seed: app_folders.corpus)
+    session = SearchSession.load(app_folders.model_dir)
+    handlers = app_module._Handlers(gr, session)
+    row = app_folders.corpus.paragraphs["test"][2]
+    status, *_, state = handlers.search(paragraph_text(row["sentences"]), 8)
+    assert f"Ground-truth video `{row['video_id']}`: rank" in status
+    timeline, score_maps = handlers.select_video(row["video_id"], state)
+    count = len(row["sentences"])
+    assert sorted(g for g in _gids(timeline) if g.startswith("truth:")) == [f"truth:{m}" for m in range(count)]
+    assert _gids(score_maps).count("truth") == count and _gids(score_maps).count("predicted") == count
+    other = next(result.hit.video_id for result in state[1] if result.hit.video_id != row["video_id"])
+    timeline, score_maps = handlers.select_video(other, state)
+    assert "truth" not in _gids(score_maps) and not any(g.startswith("truth:") for g in _gids(timeline))
