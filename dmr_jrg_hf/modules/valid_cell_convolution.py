@@ -57,9 +57,17 @@ def valid_cell_pairs(valid_mask: np.ndarray, kernel_size: int) -> dict[str, torc
 
 
 def _offset_matrices(weight: torch.Tensor) -> torch.Tensor:
-    """(out, in, k, k) conv weight -> (k*k, in, out): one input-to-output matrix per kernel offset, row-major."""
+    """(out, in, k, k) conv weight -> contiguous (k*k, out, in): one matrix per kernel offset, row-major."""
     out_channels, in_channels = weight.shape[:2]
-    return weight.permute(2, 3, 1, 0).reshape(-1, in_channels, out_channels)  # (k*k, in, out)
+    # one 2D transpose (a blocked copy) instead of a 4D permute with a stride-k*k innermost read
+    return weight.reshape(out_channels * in_channels, -1).t().contiguous().view(-1, out_channels, in_channels)
+
+
+def _weight_from_offsets(matrices: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    """Inverse of `_offset_matrices`: (k*k, out, in) -> contiguous (out, in, k, k)."""
+    num_offsets, out_channels, in_channels = matrices.shape
+    flat = matrices.view(num_offsets, -1).t().contiguous()  # (out*in, k*k)
+    return flat.view(out_channels, in_channels, kernel_size, kernel_size)
 
 
 def _compute_dtype(tensor: torch.Tensor) -> torch.dtype:
@@ -71,20 +79,26 @@ def _compute_dtype(tensor: torch.Tensor) -> torch.dtype:
 
 
 class _ValidCellConvolution(torch.autograd.Function):
-    """Forward and backward of `valid_cell_conv2d`; saves only its inputs (no im2col buffer)."""
+    """Forward and backward of `valid_cell_conv2d`; saves only its inputs (no im2col buffer).
+
+    The centre offset pairs every cell with itself, so it needs no gather: it is one ``addmm`` (with the bias) that
+    initialises the output; every other offset gathers its source cells, multiplies and adds into its target cells.
+    """
 
     @staticmethod
     def forward(ctx, cells, weight, bias, targets, sources, offset_counts):
         dtype = _compute_dtype(cells)
-        device_type = cells.device.type
-        with torch.autocast(device_type, enabled=False):
-            cells_c, weight_c = cells.to(dtype), weight.to(dtype)
-            matrices = _offset_matrices(weight_c)  # (k*k, in, out)
-            num_maps, num_cells = cells.shape[:2]
-            output = bias.to(dtype).expand(num_maps, num_cells, -1).contiguous()  # (maps, cells, out)
+        with torch.autocast(cells.device.type, enabled=False):
+            cells_c, weight_c = cells.to(dtype).contiguous(), weight.to(dtype)
+            matrices = _offset_matrices(weight_c)  # (k*k, out, in)
+            num_maps, num_cells, in_channels = cells_c.shape
+            centre = len(offset_counts) // 2
+            output = torch.addmm(bias.to(dtype), cells_c.view(-1, in_channels), matrices[centre].t())
+            output = output.view(num_maps, num_cells, -1)  # (maps, cells, out)
             pairs = zip(targets.split(offset_counts), sources.split(offset_counts), strict=True)
             for offset, (target, source) in enumerate(pairs):
-                output.index_add_(1, target, cells_c.index_select(1, source) @ matrices[offset])
+                if offset != centre:
+                    output.index_add_(1, target, cells_c.index_select(1, source) @ matrices[offset].t())
         ctx.save_for_backward(cells_c, weight_c, targets, sources)
         ctx.offset_counts = offset_counts
         ctx.dtypes = (cells.dtype, weight.dtype, bias.dtype)
@@ -94,30 +108,30 @@ class _ValidCellConvolution(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):
         cells, weight, targets, sources = ctx.saved_tensors
+        num_maps, _, in_channels = cells.shape
         grad_output = grad_output.to(cells.dtype).contiguous()
-        matrices = _offset_matrices(weight)  # (k*k, in, out)
-        in_channels, out_channels = matrices.shape[1:]
+        grad_flat = grad_output.view(-1, grad_output.shape[-1])  # (maps*cells, out)
+        matrices = _offset_matrices(weight)  # (k*k, out, in)
+        centre = len(ctx.offset_counts) // 2
         need_cells, need_weight, need_bias = ctx.needs_input_grad[:3]
-        grad_cells = torch.zeros_like(cells) if need_cells else None
-        grad_matrices = matrices.new_empty(matrices.shape) if need_weight else None
+        grad_cells = (grad_flat @ matrices[centre]).view_as(cells) if need_cells else None
+        grad_matrices = torch.empty_like(matrices) if need_weight else None
+        if need_weight:
+            torch.mm(grad_flat.t(), cells.view(-1, in_channels), out=grad_matrices[centre])
         pairs = zip(targets.split(ctx.offset_counts), sources.split(ctx.offset_counts), strict=True)
         for offset, (target, source) in enumerate(pairs):
-            grad_target = grad_output.index_select(1, target)  # (maps, pairs, out)
+            if offset == centre:
+                continue
+            grad_target = grad_output.index_select(1, target).view(-1, grad_output.shape[-1])  # (maps*pairs, out)
             if need_weight:
-                source_cells = cells.index_select(1, source).reshape(-1, in_channels)
-                torch.mm(source_cells.t(), grad_target.reshape(-1, out_channels), out=grad_matrices[offset])
+                source_cells = cells.index_select(1, source).view(-1, in_channels)
+                torch.mm(grad_target.t(), source_cells, out=grad_matrices[offset])
             if need_cells:
-                grad_cells.index_add_(1, source, grad_target @ matrices[offset].t())
-        grad_weight = None
-        if need_weight:
-            kernel_size = weight.shape[-1]
-            grad_weight = grad_matrices.reshape(kernel_size, kernel_size, in_channels, out_channels).permute(
-                3, 2, 0, 1
-            )
+                grad_cells.index_add_(1, source, (grad_target @ matrices[offset]).view(num_maps, -1, in_channels))
         cells_dtype, weight_dtype, bias_dtype = ctx.dtypes
         return (
             grad_cells.to(cells_dtype) if need_cells else None,
-            grad_weight.to(weight_dtype) if need_weight else None,
+            _weight_from_offsets(grad_matrices, weight.shape[-1]).to(weight_dtype) if need_weight else None,
             grad_output.sum((0, 1)).to(bias_dtype) if need_bias else None,
             None,
             None,

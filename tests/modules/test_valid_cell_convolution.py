@@ -19,6 +19,8 @@ def test_pair_tables_hand_computed():
     assert tables["cell_index"].tolist() == [0, 1, 2, 4, 5, 8]
     counts = tables["offset_counts"]
     assert len(counts) == 9 and counts[4] == 6, "centre offset: every cell reads itself"
+    centre = slice(sum(counts[:4]), sum(counts[:5]))
+    assert tables["pair_targets"][centre].tolist() == tables["pair_sources"][centre].tolist() == list(range(6))
     # offset (-1, -1): cells whose up-left neighbour is valid: (1,1)<-(0,0), (1,2)<-(0,1), (2,2)<-(1,1)
     first = slice(0, counts[0])
     assert tables["pair_targets"][first].tolist() == [3, 4, 5]
