@@ -1,0 +1,55 @@
+"""Model-step benchmark: sizes, timing, counted FLOPs, memory, bf16 autocast and the training-time projection."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from helpers import DMRJRGModelTester
+
+from dmr_jrg_hf.bench.model_step import benchmark_model_step, make_random_inputs, projected_training_seconds
+from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
+
+TESTER = DMRJRGModelTester()
+
+
+def test_benchmark_model_step_reports_sizes_time_flops_and_memory():
+    config = TESTER.get_config()
+    result = benchmark_model_step(config, batch_size=2, num_sentences=3, num_words=6, num_steps=2)
+    assert result["num_parameters"] == sum(p.numel() for p in DMRJRGModel(config).parameters())
+    assert len(result["step_seconds"]) == 2 and result["mean_step_seconds"] > 0
+    assert result["peak_rss_increase_mib"] >= 0 and result["device"] == "cpu" and result["dtype"] == "fp32"
+    assert result["flops_per_step"] > 0
+    assert result["achieved_flops_per_s"] == pytest.approx(result["flops_per_step"] / result["mean_step_seconds"])
+    inputs = make_random_inputs(config, 2, 3, 6)
+    assert (inputs["masked_positions"].sum(-1) == 2).all(), "floor(J/3) masked words per sentence"
+    assert torch.equal(inputs["masked_word_ids"][inputs["masked_positions"]], torch.full((12,), config.mask_token_id))
+
+
+def test_flop_count_is_deterministic_and_grows_with_the_batch():
+    config = TESTER.get_config()
+    counts = [benchmark_model_step(config, b, 3, 6, num_steps=1)["flops_per_step"] for b in (2, 2, 4)]
+    assert counts[0] == counts[1], "same shapes, same FLOPs"
+    assert counts[2] > 1.5 * counts[0], f"twice the batch: {counts}"
+
+
+def test_bf16_autocast_step_and_no_flop_count():
+    result = benchmark_model_step(TESTER.get_config(), 2, 3, 6, num_steps=1, dtype="bf16", count_flops=False)
+    assert result["dtype"] == "bf16" and result["flops_per_step"] is None and result["achieved_flops_per_s"] is None
+    assert result["mean_step_seconds"] > 0
+
+
+def test_bad_arguments_are_rejected():
+    config = TESTER.get_config()
+    with pytest.raises(ValueError, match="num_steps"):
+        benchmark_model_step(config, 2, 3, 6, num_steps=0)
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        benchmark_model_step(config, 2, 3, 6, num_steps=1, dtype="fp8")
+    with pytest.raises(ValueError, match="warm-up"):
+        benchmark_model_step(config, 2, 3, 6, num_steps=1, num_warmup_steps=0)
+
+
+def test_projection_counts_whole_batches_per_epoch():
+    assert projected_training_seconds(2.0, 16) == 100 * math.ceil(10_009 / 16) * 2.0 == 125_200.0
+    assert projected_training_seconds(1.0, 10, num_paragraphs=25, num_epochs=2) == 6.0
