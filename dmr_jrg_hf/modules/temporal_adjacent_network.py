@@ -89,16 +89,15 @@ class TemporalAdjacentNetwork(nn.Module):
                 hidden = torch.relu(layer(hidden)) * self.cell_weights
             return hidden
         num_maps, hidden_size, num_clips = fused_map.shape[:3]
-        cells = fused_map.flatten(2)[..., self.cell_index].transpose(1, 2)  # (num_maps, num_cells, hidden_size)
-        cell_weights = self.cell_weights.flatten()[self.cell_index, None]  # (num_cells, 1)
+        cells = fused_map.flatten(2).permute(2, 0, 1)[self.cell_index]  # (num_cells, num_maps, hidden_size)
+        cell_weights = self.cell_weights.flatten()[self.cell_index, None, None]  # (num_cells, 1, 1)
         for layer in self.layers:
             convolved = valid_cell_conv2d(
                 cells, layer.weight, layer.bias, self.pair_targets, self.pair_sources, self.offset_counts
             )
             cells = torch.relu(convolved) * cell_weights
-        dense = cells.new_zeros(num_maps, hidden_size, num_clips * num_clips)
-        dense = dense.index_copy(2, self.cell_index, cells.transpose(1, 2))  # (num_maps, hidden_size, K*K)
-        return dense.reshape(num_maps, hidden_size, num_clips, num_clips)
+        dense = cells.new_zeros(num_clips * num_clips, num_maps, hidden_size).index_copy(0, self.cell_index, cells)
+        return dense.permute(1, 2, 0).reshape(num_maps, hidden_size, num_clips, num_clips)  # (num_maps, hidden, K, K)
 
 
 class MomentScoreHead(nn.Module):

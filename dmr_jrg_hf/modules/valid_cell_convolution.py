@@ -2,9 +2,10 @@
 
 A 2D-TAN map has valid cells only on and above the diagonal (and, for large K, on the sparse grid of DESIGN §2): a
 dense convolution spends about half (K=16) to 60% (K=32, ActivityNet) of its work on cells whose output is thrown
-away, and a quarter of the rest multiplies zeros. Here the map is packed to its valid cells, ``(num_maps, num_cells,
-channels)``, and the convolution is a sum over the kernel offsets of one matrix product per offset, over exactly the
-(target cell, source cell) pairs where both cells are valid. The result equals ``conv2d(x, weight, bias,
+away, and a quarter of the rest multiplies zeros. Here the map is packed to its valid cells, ``(num_cells, num_maps,
+channels)`` (cells first, so gathering and adding cells moves contiguous ``num_maps x channels`` blocks), and the
+convolution is a sum over the kernel offsets of one matrix product per offset, over exactly the (target cell, source
+cell) pairs where both cells are valid. The result equals ``conv2d(x, weight, bias,
 padding=(kernel_size - 1) // 2)`` read at the valid cells when ``x`` is zero at the invalid ones (which the TAN
 guarantees), up to float summation order.
 """
@@ -91,14 +92,14 @@ class _ValidCellConvolution(torch.autograd.Function):
         with torch.autocast(cells.device.type, enabled=False):
             cells_c, weight_c = cells.to(dtype).contiguous(), weight.to(dtype)
             matrices = _offset_matrices(weight_c)  # (k*k, out, in)
-            num_maps, num_cells, in_channels = cells_c.shape
+            num_cells, num_maps, in_channels = cells_c.shape
             centre = len(offset_counts) // 2
             output = torch.addmm(bias.to(dtype), cells_c.view(-1, in_channels), matrices[centre].t())
-            output = output.view(num_maps, num_cells, -1)  # (maps, cells, out)
+            output = output.view(num_cells, num_maps, -1)  # (cells, maps, out)
             pairs = zip(targets.split(offset_counts), sources.split(offset_counts), strict=True)
             for offset, (target, source) in enumerate(pairs):
                 if offset != centre:
-                    output.index_add_(1, target, cells_c.index_select(1, source) @ matrices[offset].t())
+                    output.index_add_(0, target, cells_c.index_select(0, source) @ matrices[offset].t())
         ctx.save_for_backward(cells_c, weight_c, targets, sources)
         ctx.offset_counts = offset_counts
         ctx.dtypes = (cells.dtype, weight.dtype, bias.dtype)
@@ -108,9 +109,9 @@ class _ValidCellConvolution(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):
         cells, weight, targets, sources = ctx.saved_tensors
-        num_maps, _, in_channels = cells.shape
+        _, num_maps, in_channels = cells.shape
         grad_output = grad_output.to(cells.dtype).contiguous()
-        grad_flat = grad_output.view(-1, grad_output.shape[-1])  # (maps*cells, out)
+        grad_flat = grad_output.view(-1, grad_output.shape[-1])  # (cells*maps, out)
         matrices = _offset_matrices(weight)  # (k*k, out, in)
         centre = len(ctx.offset_counts) // 2
         need_cells, need_weight, need_bias = ctx.needs_input_grad[:3]
@@ -122,12 +123,12 @@ class _ValidCellConvolution(torch.autograd.Function):
         for offset, (target, source) in enumerate(pairs):
             if offset == centre:
                 continue
-            grad_target = grad_output.index_select(1, target).view(-1, grad_output.shape[-1])  # (maps*pairs, out)
+            grad_target = grad_output.index_select(0, target).view(-1, grad_output.shape[-1])  # (pairs*maps, out)
             if need_weight:
-                source_cells = cells.index_select(1, source).view(-1, in_channels)
+                source_cells = cells.index_select(0, source).view(-1, in_channels)
                 torch.mm(grad_target.t(), source_cells, out=grad_matrices[offset])
             if need_cells:
-                grad_cells.index_add_(1, source, (grad_target @ matrices[offset]).view(num_maps, -1, in_channels))
+                grad_cells.index_add_(0, source, (grad_target @ matrices[offset]).view(-1, num_maps, in_channels))
         cells_dtype, weight_dtype, bias_dtype = ctx.dtypes
         return (
             grad_cells.to(cells_dtype) if need_cells else None,
@@ -150,14 +151,14 @@ def valid_cell_conv2d(
     """A same-size 2D convolution of packed maps, computed at their valid cells only.
 
     Args:
-        cells (torch.FloatTensor of shape (num_maps, num_cells, in_channels)): the maps packed to their valid cells
+        cells (torch.FloatTensor of shape (num_cells, num_maps, in_channels)): the maps packed to their valid cells
             (order of ``cell_index`` from `valid_cell_pairs`); the invalid cells count as zero.
         weight (torch.FloatTensor of shape (out_channels, in_channels, k, k)), bias (shape (out_channels,)): the
             parameters of an ``nn.Conv2d`` with padding ``(k - 1) // 2``.
         pair_targets, pair_sources, offset_counts: the tables of `valid_cell_pairs` for this grid and ``k``.
 
     Returns:
-        torch.FloatTensor of shape (num_maps, num_cells, out_channels) (the autocast dtype under autocast).
+        torch.FloatTensor of shape (num_cells, num_maps, out_channels) (the autocast dtype under autocast).
 
     Example:
         >>> import numpy as np
@@ -166,10 +167,10 @@ def valid_cell_conv2d(
         >>> tables = valid_cell_pairs(mask, kernel_size=3)
         >>> conv = torch.nn.Conv2d(2, 5, 3, padding=1)
         >>> maps = torch.randn(1, 2, 4, 4) * torch.from_numpy(mask)
-        >>> packed = maps.flatten(2)[..., tables["cell_index"]].transpose(1, 2)  # (1, 10, 2)
+        >>> packed = maps.flatten(2)[..., tables["cell_index"]].permute(2, 0, 1)  # (10 cells, 1 map, 2 channels)
         >>> out = valid_cell_conv2d(packed, conv.weight, conv.bias, tables["pair_targets"], tables["pair_sources"],
         ...                         tables["offset_counts"])
-        >>> dense = conv(maps).flatten(2)[..., tables["cell_index"]].transpose(1, 2)
+        >>> dense = conv(maps).flatten(2)[..., tables["cell_index"]].permute(2, 0, 1)
         >>> bool(torch.allclose(out, dense, atol=1e-6))
         True
     """

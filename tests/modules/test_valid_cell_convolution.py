@@ -38,13 +38,13 @@ def test_valid_cell_conv_equals_dense_conv_with_gradients(grid):
     maps = torch.randn(3, 6, num_clips, num_clips, generator=generator, dtype=torch.float64) * mask
     weight = torch.randn(5, 6, kernel_size, kernel_size, generator=generator, dtype=torch.float64)
     bias = torch.randn(5, generator=generator, dtype=torch.float64)
-    upstream = torch.randn(3, len(index), 5, generator=generator, dtype=torch.float64)
+    upstream = torch.randn(len(index), 3, 5, generator=generator, dtype=torch.float64)
 
     dense_inputs = [t.clone().requires_grad_() for t in (maps, weight, bias)]
-    dense = F.conv2d(*dense_inputs, padding=kernel_size // 2).flatten(2)[..., index].transpose(1, 2)
+    dense = F.conv2d(*dense_inputs, padding=kernel_size // 2).flatten(2)[..., index].permute(2, 0, 1)
     (dense * upstream).sum().backward()
 
-    packed = maps.flatten(2)[..., index].transpose(1, 2).clone().requires_grad_()
+    packed = maps.flatten(2)[..., index].permute(2, 0, 1).clone().requires_grad_()  # (cells, maps, channels)
     weight_, bias_ = weight.clone().requires_grad_(), bias.clone().requires_grad_()
     output = valid_cell_conv2d(
         packed, weight_, bias_, tables["pair_targets"], tables["pair_sources"], tables["offset_counts"]
@@ -52,7 +52,7 @@ def test_valid_cell_conv_equals_dense_conv_with_gradients(grid):
     (output * upstream).sum().backward()
 
     torch.testing.assert_close(output, dense, msg=f"{grid}: outputs")
-    dense_cell_grad = dense_inputs[0].grad.flatten(2)[..., index].transpose(1, 2)
+    dense_cell_grad = dense_inputs[0].grad.flatten(2)[..., index].permute(2, 0, 1)
     torch.testing.assert_close(packed.grad, dense_cell_grad, msg=f"{grid}: input gradient")
     torch.testing.assert_close(weight_.grad, dense_inputs[1].grad, msg=f"{grid}: weight gradient")
     torch.testing.assert_close(bias_.grad, dense_inputs[2].grad, msg=f"{grid}: bias gradient")
@@ -61,7 +61,7 @@ def test_valid_cell_conv_equals_dense_conv_with_gradients(grid):
 def test_valid_cell_conv_follows_bf16_autocast_and_returns_input_dtype_gradients():
     mask = valid_cell_mask(8, [8])
     tables = valid_cell_pairs(mask, 3)
-    cells = torch.randn(2, len(tables["cell_index"]), 4, requires_grad=True)
+    cells = torch.randn(len(tables["cell_index"]), 2, 4, requires_grad=True)
     conv = torch.nn.Conv2d(4, 4, 3, padding=1)
     args = (tables["pair_targets"], tables["pair_sources"], tables["offset_counts"])
     reference = valid_cell_conv2d(cells, conv.weight, conv.bias, *args)
