@@ -196,6 +196,10 @@ class DMRJRGConfig(PretrainedConfig):
             better than the whole video and than the rest of the video. 0.0 is the paper's L_local.
         contrast_whole_video_margin (float, default 0.1), contrast_complement_margin (float, default 0.15): its
             margins β_1 (whole video) and β_2 (complement).
+        reconstruction_pseudo_label_weight (float, default 0.0): not in the paper; weight of a BCE (added to L_local)
+            that pulls the whole score map ``P_m`` towards the 2D-TAN soft IoU labels of the sentence's
+            best-reconstructing proposal among the Q, the way BTSE-TD pseudo-labels do (Eq. 20-21). Eq. 12 moves
+            probability only among the Q proposals; this also lowers every other cell. 0.0 is the paper.
         supervised_loss_weight (float, default 1.0): weight of the 2D-TAN BCE on timestamps ("full"/"semi" only).
         use_retrieval_branch (bool, default True): VPCMR (Eq. 1-7).
         use_temporal_adjacent_network (bool, default True): the TAN of VTC-LD; off gives the SCN-style "base" row.
@@ -262,6 +266,7 @@ class DMRJRGConfig(PretrainedConfig):
     intra_video_contrast_weight: float = 0.0
     contrast_whole_video_margin: float = 0.1
     contrast_complement_margin: float = 0.15
+    reconstruction_pseudo_label_weight: float = 0.0
     global_loss_weight: float = 1.0
     temporal_loss_weight: float = 1.0
     distillation_loss_weight: float = 1.0
@@ -318,7 +323,8 @@ class DMRJRGConfig(PretrainedConfig):
         for name in (
             "triplet_margin retrieval_nce_weight global_nce_weight retrieval_loss_weight local_loss_weight "
             "rank_loss_weight global_loss_weight temporal_loss_weight distillation_loss_weight supervised_loss_weight "
-            "intra_video_contrast_weight contrast_whole_video_margin contrast_complement_margin max_grad_norm "
+            "intra_video_contrast_weight contrast_whole_video_margin contrast_complement_margin "
+            "reconstruction_pseudo_label_weight max_grad_norm "
             "learning_rate"
         ).split():
             if getattr(self, name) < 0:

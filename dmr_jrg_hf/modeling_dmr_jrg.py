@@ -25,7 +25,7 @@ from .modules.local_branch import LocalConsistencyBranch, top_candidate_cells
 from .modules.losses import cross_modal_retrieval_loss, masked_binary_cross_entropy, score_distillation_loss
 from .modules.temporal_adjacent_network import TemporalAdjacentNetwork
 from .modules.temporal_map import TemporalFeatureMap, grid_tensors
-from .modules.temporal_sync import BidirectionalTemporalSync, span_iou_labels
+from .modules.temporal_sync import BidirectionalTemporalSync, soft_iou_labels, span_iou_labels
 from .modules.text_encoder import SentenceEncoder
 
 __all__ = ["DMRJRGModelOutput", "DMRJRGPreTrainedModel", "DMRJRGModel"]
@@ -40,11 +40,14 @@ class DMRJRGModelOutput(ModelOutput):
         loss (torch.FloatTensor scalar): Eq. 23, ``Σ weight · term`` with the ``*_loss_weight`` fields of the config.
         retrieval_loss (torch.FloatTensor scalar): ``L_cmr = L_trip + β1·L_nce`` (VPCMR, Eq. 2-7).
         local_loss (torch.FloatTensor scalar): ``L_local = L_rec + rank_loss_weight·L_rank`` (VTC-LD, Eq. 13), plus
-            ``intra_video_contrast_weight·`` the intra-video contrast when that is on (not in the paper).
+            the weighted intra-video contrast and reconstruction pseudo-label terms when they are on (not in the
+            paper).
         reconstruction_loss (torch.FloatTensor scalar): ``L_rec`` (Eq. 11).
         rank_loss (torch.FloatTensor scalar): ``L_rank`` (Eq. 12).
         intra_video_contrast_loss (torch.FloatTensor scalar): `intra_video_contrast_loss` (with
             ``intra_video_contrast_weight > 0`` only).
+        reconstruction_pseudo_label_loss (torch.FloatTensor scalar): BCE of ``P_m`` against the soft IoU labels of
+            its best-reconstructing proposal (with ``reconstruction_pseudo_label_weight > 0`` only; not in the paper).
         global_loss (torch.FloatTensor scalar): ``L_global = L_trip + β2·L_nce`` on ``S_g`` (VTFA-GD, §III-F).
         temporal_loss (torch.FloatTensor scalar): ``L_time = L^f + L^r`` (BTSE-TD, Eq. 20-22) plus the BTSE heads'
             term (`temporal_head_loss`).
@@ -67,6 +70,7 @@ class DMRJRGModelOutput(ModelOutput):
     reconstruction_loss: torch.FloatTensor | None = None
     rank_loss: torch.FloatTensor | None = None
     intra_video_contrast_loss: torch.FloatTensor | None = None
+    reconstruction_pseudo_label_loss: torch.FloatTensor | None = None
     global_loss: torch.FloatTensor | None = None
     temporal_loss: torch.FloatTensor | None = None
     temporal_head_loss: torch.FloatTensor | None = None
@@ -364,13 +368,23 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             self.cell_end,
             config.proposal_suppression_iou,
         )  # (batch, M, Q)
-        output.reconstruction_loss, output.rank_loss, output.intra_video_contrast_loss = self.local_branch.loss(
+        local = self.local_branch.loss(
             output.score_maps, top_cells, clips, masked_states, sentence_mask=sentence_mask, **inputs
         )
-        output.local_loss = output.reconstruction_loss + config.rank_loss_weight * output.rank_loss
-        if output.intra_video_contrast_loss is not None:
+        output.reconstruction_loss, output.rank_loss = local.reconstruction, local.rank
+        output.local_loss = local.reconstruction + config.rank_loss_weight * local.rank
+        if local.intra_video_contrast is not None:
+            output.intra_video_contrast_loss = local.intra_video_contrast
+            output.local_loss = output.local_loss + config.intra_video_contrast_weight * local.intra_video_contrast
+        if config.reconstruction_pseudo_label_weight > 0:
+            labels = soft_iou_labels(
+                local.best_reconstructing_cells, self.cell_start, self.cell_end, config.min_iou, config.max_iou
+            )  # (num_real, K, K)
+            output.reconstruction_pseudo_label_loss = masked_binary_cross_entropy(
+                logits[sentence_mask], labels, self.valid_mask
+            )
             output.local_loss = (
-                output.local_loss + config.intra_video_contrast_weight * output.intra_video_contrast_loss
+                output.local_loss + config.reconstruction_pseudo_label_weight * output.reconstruction_pseudo_label_loss
             )
         if self.retrieval_head is not None:
             scale = self.retrieval_head.scale()

@@ -19,6 +19,7 @@ LOSS_FIELDS = (
     "reconstruction_loss",
     "rank_loss",
     "intra_video_contrast_loss",
+    "reconstruction_pseudo_label_loss",
     "global_loss",
     "temporal_loss",
     "temporal_head_loss",
@@ -107,7 +108,9 @@ def _pad(inputs: dict[str, torch.Tensor], extra_sentences: int, extra_words: int
 
 @pytest.mark.parametrize("supervision", ["weak", "full"])
 def test_padded_sentences_and_words_change_no_loss(supervision):
-    model, inputs = _model(supervision=supervision, intra_video_contrast_weight=1.0)
+    model, inputs = _model(
+        supervision=supervision, intra_video_contrast_weight=1.0, reconstruction_pseudo_label_weight=1.0
+    )
     model.eval()
     base = model(**inputs, return_loss=True)
     padded = model(**_pad(inputs, extra_sentences=2, extra_words=3), return_loss=True)
@@ -133,16 +136,51 @@ def test_permuting_the_batch_permutes_the_outputs():
         assert torch.allclose(base[name], moved[name], atol=1e-5), f"{name} depends on the batch order"
 
 
-def test_intra_video_contrast_adds_to_the_local_loss_and_changes_no_other_term():
+@pytest.mark.parametrize(
+    "weight_field, loss_field",
+    [
+        ("intra_video_contrast_weight", "intra_video_contrast_loss"),
+        ("reconstruction_pseudo_label_weight", "reconstruction_pseudo_label_loss"),
+    ],
+)
+def test_optional_local_terms_add_to_the_local_loss_and_change_no_other_term(weight_field, loss_field):
     paper, inputs = _model(seed=3)
-    contrast, _ = _model(seed=3, intra_video_contrast_weight=0.5)
-    base, extra = paper.eval()(**inputs, return_loss=True), contrast.eval()(**inputs, return_loss=True)
-    assert base.intra_video_contrast_loss is None, "off by default (the paper's L_local)"
-    assert extra.intra_video_contrast_loss > 0, "an untrained reconstructor cannot beat the whole video by a margin"
+    extended, _ = _model(seed=3, **{weight_field: 0.5})
+    base, extra = paper.eval()(**inputs, return_loss=True), extended.eval()(**inputs, return_loss=True)
+    assert getattr(base, loss_field) is None, "off by default (the paper's L_local)"
+    assert extra[loss_field] > 0
     for name in _losses(base):
         if name != "local_loss":
             assert torch.allclose(base[name], extra[name], atol=1e-6), name
-    assert torch.isclose(extra.local_loss, base.local_loss + 0.5 * extra.intra_video_contrast_loss, atol=1e-6)
+    assert torch.isclose(extra.local_loss, base.local_loss + 0.5 * extra[loss_field], atol=1e-6)
+
+
+def test_best_reconstructing_cell_is_one_of_the_sentences_proposals():
+    model, inputs = _model(seed=4)
+    model.eval()
+    sentence_mask = inputs["sentence_mask"]
+    num_clips = model.config.num_clips
+    generator = torch.Generator().manual_seed(0)
+    valid_cells = model.valid_mask.flatten().nonzero()[:, 0]
+    shape = (*sentence_mask.shape, model.config.num_top_candidates)
+    top_cells = valid_cells[torch.randint(len(valid_cells), shape, generator=generator)]  # (batch, M, Q)
+    clips = torch.randn(sentence_mask.shape[0], num_clips, model.config.hidden_size, generator=generator)
+    states, _ = model._encode_words(inputs["masked_word_ids"], inputs["word_mask"])
+    probs = torch.rand(*sentence_mask.shape, num_clips, num_clips, generator=generator)
+    with torch.no_grad():
+        local = model.local_branch.loss(
+            probs,
+            top_cells,
+            clips,
+            states,
+            inputs["word_ids"],
+            inputs["word_mask"],
+            inputs["masked_positions"],
+            sentence_mask,
+        )
+    candidates = top_cells[sentence_mask]  # (num_real, Q)
+    assert local.best_reconstructing_cells.shape == (int(sentence_mask.sum()),)
+    assert (candidates == local.best_reconstructing_cells[:, None]).any(dim=1).all()
 
 
 def test_score_maps_are_zero_at_invalid_cells_and_in_zero_one():
@@ -238,7 +276,8 @@ def test_supervised_modes_use_timestamps_of_flagged_paragraphs_only():
 
 # Ablations (paper Table IV) -------------------------------------------------------------------------------------
 
-FULL_LOSSES = set(LOSS_FIELDS) - {"supervised_loss", "intra_video_contrast_loss"}  # the paper's weak training terms
+OPTIONAL_LOSSES = {"supervised_loss", "intra_video_contrast_loss", "reconstruction_pseudo_label_loss"}
+FULL_LOSSES = set(LOSS_FIELDS) - OPTIONAL_LOSSES  # the paper's weak training terms
 SWITCHES = [
     ({"use_score_distillation": False}, set(), {"distillation_loss"}),
     (

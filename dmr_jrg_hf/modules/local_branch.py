@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
@@ -11,7 +13,16 @@ from .losses import intra_video_contrast_loss, reconstruction_loss, reconstructi
 from .reconstructor import MaskedWordReconstructor
 from .temporal_adjacent_network import MomentScoreHead, TemporalAdjacentNetwork
 
-__all__ = ["top_candidate_cells", "LocalConsistencyBranch"]
+__all__ = ["top_candidate_cells", "LocalLosses", "LocalConsistencyBranch"]
+
+
+class LocalLosses(NamedTuple):
+    """What `LocalConsistencyBranch.loss` computes over the real sentences of a batch."""
+
+    reconstruction: torch.Tensor  # L_rec (Eq. 11), scalar
+    rank: torch.Tensor  # L_rank (Eq. 12), scalar
+    intra_video_contrast: torch.Tensor | None  # `intra_video_contrast_loss`, scalar (None when disabled)
+    best_reconstructing_cells: torch.Tensor  # (num_real,) flat cell of each sentence's best-reconstructing proposal
 
 
 def top_candidate_cells(
@@ -108,7 +119,7 @@ class LocalConsistencyBranch(nn.Module):
         word_mask: torch.Tensor,
         masked_positions: torch.Tensor,
         sentence_mask: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    ) -> LocalLosses:
         """``L_rec`` (Eq. 11) and ``L_rank`` (Eq. 12) over the real sentences and their top-Q proposals.
 
         With ``config.intra_video_contrast_weight > 0`` the same reconstructor call also decodes each sentence from
@@ -123,7 +134,7 @@ class LocalConsistencyBranch(nn.Module):
             sentence_mask (torch.BoolTensor of shape (batch, num_sentences)).
 
         Returns:
-            tuple: scalars ``L_rec`` and ``L_rank``, and the intra-video contrast loss (None when disabled).
+            LocalLosses
         """
         num_clips = clips.shape[1]
         batch_index = sentence_mask.nonzero()[:, 0]  # (num_real,): padded sentences are dropped here
@@ -156,7 +167,8 @@ class LocalConsistencyBranch(nn.Module):
             contrast_loss = intra_video_contrast_loss(
                 proposal_losses[:, 0], per_pair[:, -2], per_pair[:, -1], complement_exists, *self.contrast_margins
             )
-        return proposal_losses.mean(), rank_loss, contrast_loss
+        best_cells = cells.gather(1, proposal_losses.detach().argmin(dim=1, keepdim=True))[:, 0]
+        return LocalLosses(proposal_losses.mean(), rank_loss, contrast_loss, best_cells)
 
     def _reconstruction_losses(
         self,
