@@ -9,7 +9,8 @@ Layout written by :func:`prepare_benchmark`::
       report.json  skipped.jsonl
 
 ``datasets.load_dataset(out_dir, "paragraphs")`` (or ``"videos"``) loads it offline, and the folder can be pushed to
-the Hub as is. Features are streamed: one batch of about ``batch_bytes`` of videos is in memory at a time.
+the Hub as is. Features are streamed: a batch of about ``batch_bytes`` of videos is read while the previous one is
+written, so memory stays bounded whatever the file size.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +57,18 @@ def video_features_schema(feature_dim: int) -> datasets.Features:
 
 
 def _video_table(batch: Sequence[tuple[str, float, np.ndarray]], schema: pa.Schema) -> pa.Table:
-    """Arrow table of a batch of videos, built from one flat buffer (no Python lists of floats)."""
+    """Arrow table of a batch of videos over one flat float32 buffer: one copy of the values, no Python floats.
+
+    ``pa.array`` on a NumPy array converts element by element; ``Array.from_buffers`` wraps the buffer as it is.
+    """
     lengths = np.array([array.shape[0] for _, _, array in batch], dtype=np.int64)
     feature_dim = batch[0][2].shape[1]
-    values = pa.array(np.concatenate([array.reshape(-1) for _, _, array in batch]))
-    rows = pa.ListArray.from_arrays(pa.array(np.arange(0, lengths.sum() * feature_dim + 1, feature_dim)), values)
-    videos = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(lengths)])), rows)
+    flat = np.concatenate([array.reshape(-1) for _, _, array in batch])  # (sum of T * D,) float32
+    values = pa.Array.from_buffers(pa.float32(), len(flat), [None, pa.py_buffer(flat)])
+    row_offsets = np.arange(0, len(flat) + 1, feature_dim, dtype=np.int32)
+    video_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    rows = pa.ListArray.from_arrays(pa.array(row_offsets), values)
+    videos = pa.ListArray.from_arrays(pa.array(video_offsets), rows)
     column_type = schema.field(FEATURE_COLUMN).type
     return pa.Table.from_arrays(
         [
@@ -72,6 +80,42 @@ def _video_table(batch: Sequence[tuple[str, float, np.ndarray]], schema: pa.Sche
     )
 
 
+# Dictionary encoding and min/max statistics of the float values cost more than the rest of the export together
+# (random-like values never repeat, and nobody filters on a feature value); the id and duration columns keep both.
+_PARQUET_OPTIONS = {"use_dictionary": ["video_id"], "write_statistics": ["video_id", "duration"]}
+
+
+class _ParquetShards:
+    """Row groups -> ``corpus-XXXXX-of-YYYYY.parquet`` files, a new file once one holds ``max_shard_bytes``."""
+
+    def __init__(self, folder: Path, schema: pa.Schema, max_shard_bytes: int):
+        self.folder, self.schema, self.max_shard_bytes = folder, schema, max_shard_bytes
+        self.paths: list[Path] = []
+        self.writer: pq.ParquetWriter | None = None
+        self.shard_bytes = 0
+
+    def write(self, batch: Sequence[tuple[str, float, np.ndarray]], num_bytes: int) -> None:
+        """Write one batch of videos as a row group (runs on the writer thread)."""
+        if self.writer is None or self.shard_bytes >= self.max_shard_bytes:
+            self.close_current()
+            self.paths.append(self.folder / f"corpus-{len(self.paths):05d}.parquet")
+            self.writer, self.shard_bytes = pq.ParquetWriter(self.paths[-1], self.schema, **_PARQUET_OPTIONS), 0
+        self.writer.write_table(_video_table(batch, self.schema), row_group_size=len(batch))
+        self.shard_bytes += num_bytes
+
+    def close_current(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def finish(self) -> int:
+        """Close the last file, name every file ``-of-`` the total and return the number of shards."""
+        self.close_current()
+        for index, path in enumerate(self.paths):
+            path.rename(self.folder / f"corpus-{index:05d}-of-{len(self.paths):05d}.parquet")
+        return len(self.paths)
+
+
 def _write_video_shards(
     reader: VideoFeatureReader,
     videos: Iterable[tuple[str, float]],
@@ -79,37 +123,31 @@ def _write_video_shards(
     max_shard_bytes: int,
     batch_bytes: int,
 ) -> dict[str, int]:
-    """Streams the videos into ``corpus-XXXXX-of-YYYYY.parquet`` shards; returns counts (videos, frames, shards)."""
+    """Streams the videos into ``corpus-XXXXX-of-YYYYY.parquet`` shards; returns counts (videos, frames, shards).
+
+    The main thread reads and checks one batch of about ``batch_bytes`` while a writer thread encodes the previous
+    one (pyarrow releases the GIL), so reading and writing overlap and at most two batches are in memory.
+    """
     folder.mkdir(parents=True)
-    schema = video_features_schema(reader.feature_dim).arrow_schema
-    writer, shards, shard_bytes, batch, pending = None, [], 0, [], 0
+    shards = _ParquetShards(folder, video_features_schema(reader.feature_dim).arrow_schema, max_shard_bytes)
     counts = {"videos": 0, "frames": 0}
-
-    def flush() -> None:
-        nonlocal writer, shard_bytes, batch, pending
-        if writer is None or shard_bytes >= max_shard_bytes:
-            if writer is not None:
-                writer.close()
-            shards.append(folder / f"corpus-{len(shards):05d}.parquet")
-            writer, shard_bytes = pq.ParquetWriter(shards[-1], schema), 0
-        writer.write_table(_video_table(batch, schema), row_group_size=len(batch))
-        shard_bytes, batch, pending = shard_bytes + pending, [], 0
-
-    for video_id, duration in tqdm(list(videos), desc="videos", unit="video", disable=None):
-        array = reader[video_id]
-        batch.append((video_id, duration, array))
-        pending += array.nbytes
-        counts["videos"] += 1
-        counts["frames"] += array.shape[0]
-        if pending >= batch_bytes:
-            flush()
-    if batch:
-        flush()
-    if writer is not None:
-        writer.close()
-    for index, path in enumerate(shards):
-        path.rename(folder / f"corpus-{index:05d}-of-{len(shards):05d}.parquet")
-    return {**counts, "shards": len(shards)}
+    batch, pending, writing = [], 0, None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-writer") as pool:
+        for video_id, duration in tqdm(list(videos), desc="videos", unit="video", disable=None):
+            array = reader[video_id]
+            batch.append((video_id, duration, array))
+            pending += array.nbytes
+            counts["videos"] += 1
+            counts["frames"] += array.shape[0]
+            if pending >= batch_bytes:
+                if writing is not None:
+                    writing.result()
+                writing, batch, pending = pool.submit(shards.write, batch, pending), [], 0
+        if writing is not None:
+            writing.result()
+        if batch:
+            shards.write(batch, pending)
+    return {**counts, "shards": shards.finish()}
 
 
 def _configs_yaml(splits: Sequence[str], with_videos: bool) -> str:

@@ -163,6 +163,9 @@ class HDF5FeatureReader(VideoFeatureReader):
         item = self.file[video_id]
         if isinstance(item, h5py.Dataset):
             return item
+        key = self.dataset_key or _GROUP_DATASET_KEY
+        if key in item and isinstance(dataset := item[key], h5py.Dataset):  # one lookup, not a listing of the group
+            return dataset
         keys = [key for key in item if isinstance(item[key], h5py.Dataset)]
         key = self.dataset_key or (_GROUP_DATASET_KEY if _GROUP_DATASET_KEY in keys else None)
         if key is None and len(keys) == 1:
