@@ -165,15 +165,36 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from .benchmarking import PAPER_BENCHMARK_SIZES, benchmark_model_step
-    from .configuration_dmr_jrg import DMRJRGConfig
+    from .bench import SECTIONS, BenchSettings, format_table, run_suite
 
-    reports = []
-    for preset in args.presets:
-        batch_size, num_sentences, num_words = PAPER_BENCHMARK_SIZES[preset]
-        config = DMRJRGConfig.from_preset(preset)
-        reports.append(benchmark_model_step(config, batch_size, num_sentences, num_words, num_steps=args.steps))
-    _emit({"model": reports}, args.output)
+    settings = BenchSettings(
+        device=args.device,
+        dtype=args.dtype,
+        presets=tuple(args.presets),
+        batch_size=args.batch_size,
+        num_steps=args.steps,
+        ablation_preset=None if args.no_ablations else args.ablation_preset,
+        ablations=tuple(args.ablations) if args.ablations else None,
+        ablation_batch_size=args.ablation_batch_size,
+        eval_paragraphs=args.eval_paragraphs,
+        eval_model=args.eval_model,
+        eval_batch_size=args.eval_batch_size,
+        retrieval_preset=args.retrieval_preset,
+        corpus_sizes=tuple(args.corpus_sizes),
+        faiss_size=args.faiss_size,
+        num_queries=args.num_queries,
+        ground_top_ks=tuple(args.ground_top_ks),
+        data_mb=args.data_mb,
+        matmul_size=args.matmul_size,
+        bandwidth_mb=args.bandwidth_mb,
+        seed=args.seed,
+    )
+    report = run_suite(SECTIONS if args.section == "all" else [args.section], settings)
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.output}", file=sys.stderr)
+    print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0
 
 
@@ -305,6 +326,39 @@ def _add_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-eval-paragraphs", type=int, help="evaluate on the first N paragraphs only")
 
 
+def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    from .bench.settings import SECTIONS, SUITE_BATCH_SIZES, BenchSettings  # plain Python: no torch
+
+    defaults = BenchSettings()
+    batches = ", ".join(f"{preset} {batch}" for preset, batch in SUITE_BATCH_SIZES.items())
+    parser.add_argument("section", nargs="?", default="all", choices=["all", *SECTIONS], help="what to measure")
+    parser.add_argument("--device", default=defaults.device, help="cpu or cuda: limits, model step, evaluation")
+    parser.add_argument(
+        "--dtype", default=defaults.dtype, choices=["fp32", "bf16"], help="model step (bf16: autocast)"
+    )
+    parser.add_argument("--presets", nargs="+", default=list(defaults.presets), help="model-step presets")
+    parser.add_argument("--batch-size", type=int, help=f"B of every preset; None: {batches}")
+    parser.add_argument("--steps", type=int, default=defaults.num_steps, help="timed steps after a FLOP-counted one")
+    parser.add_argument("--ablation-preset", default=defaults.ablation_preset, help="preset of the Table IV rows")
+    parser.add_argument("--ablations", nargs="+", help="Table IV rows to time; None: all of them")
+    parser.add_argument("--ablation-batch-size", type=int, default=defaults.ablation_batch_size)
+    parser.add_argument("--no-ablations", action="store_true", help="skip the Table IV rows")
+    parser.add_argument("--eval-paragraphs", type=int, default=defaults.eval_paragraphs, help="synthetic test size")
+    parser.add_argument("--eval-model", default=defaults.eval_model, help="demo or a preset (random weights)")
+    parser.add_argument("--eval-batch-size", type=int, default=defaults.eval_batch_size)
+    parser.add_argument("--retrieval-preset", default=defaults.retrieval_preset)
+    parser.add_argument("--corpus-sizes", type=int, nargs="+", default=list(defaults.corpus_sizes))
+    parser.add_argument("--faiss-size", type=int, default=defaults.faiss_size, help="FAISS corpus; 0 skips it")
+    parser.add_argument("--num-queries", type=int, default=defaults.num_queries, help="timed queries per corpus")
+    parser.add_argument("--ground-top-ks", type=int, nargs="*", default=list(defaults.ground_top_ks))
+    parser.add_argument(
+        "--data-mb", type=float, default=defaults.data_mb, help="MiB of generated ActivityNet features"
+    )
+    parser.add_argument("--matmul-size", type=int, help="matmul side of the FLOP/s limit; None: 2048 CPU, 8192 GPU")
+    parser.add_argument("--bandwidth-mb", type=int, help="MiB summed for the bandwidth; None: 1024 CPU, 4096 GPU")
+    parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+
+
 def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(prog="dmr-jrg", description=__doc__.splitlines()[0], formatter_class=formatter)
@@ -356,9 +410,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(evaluate)
     evaluate.set_defaults(run=_run_evaluate)
 
-    bench = commands.add_parser("bench", help="measure a forward+backward step per preset", formatter_class=formatter)
-    bench.add_argument("--presets", nargs="+", default=["tiny", "charades"], help="also tacos, activitynet (minutes)")
-    bench.add_argument("--steps", type=int, default=3)
+    bench = commands.add_parser(
+        "bench",
+        help="model step, evaluation, retrieval, data preparation vs the machine's limits",
+        formatter_class=formatter,
+    )
+    _add_bench_arguments(bench)
     _add_common(bench)
     bench.set_defaults(run=_run_bench)
 

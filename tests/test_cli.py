@@ -111,8 +111,13 @@ def test_two_process_cpu_training_gathers_metrics(tmp_path):
             assert gathered[protocol][name] == pytest.approx(value, abs=1e-6), f"{protocol}/{name}"
 
 
-def test_bench_reports_a_model_step(capsys):
-    assert main(["bench", "--presets", "tiny", "--steps", "1", "-q"]) == 0
-    (report,) = json.loads(capsys.readouterr().out)["model"]
-    assert report["batch_size"] == 4 and report["num_clips"] == 8
-    assert report["num_parameters"] > 0 and report["mean_step_seconds"] > 0
+def test_bench_reports_a_model_step(capsys, tmp_path):
+    output = tmp_path / "bench.json"
+    args = ["bench", "model", "--presets", "tiny", "--steps", "1", "--ablations", "base", "--ablation-preset", "tiny"]
+    assert main([*args, "--matmul-size", "64", "--bandwidth-mb", "1", "--output", str(output)]) == 0
+    report = json.loads(output.read_text())
+    assert report["sections"] == ["model"] and [row["name"] for row in report["model"]] == ["tiny", "tiny/base"]
+    assert report["model"][0]["batch_size"] == 4 and report["model"][0]["num_clips"] == 8
+    assert report["model"][0]["num_parameters"] > 0 and report["model"][0]["mean_step_seconds"] > 0
+    table = capsys.readouterr().out
+    assert "limits: matmul fp32" in table and "tiny/base" in table, table
