@@ -23,7 +23,7 @@ __all__ = [
 TEMPORAL_SYNC_DIRECTIONS = ("both", "forward", "reverse", "none")
 SUPERVISION_MODES = ("weak", "full", "semi")
 TRIPLET_NEGATIVES = ("all", "hardest")
-TAN_IMPLEMENTATIONS = ("valid_cells", "dense")
+TAN_IMPLEMENTATIONS = ("auto", "valid_cells", "dense")
 
 # Presets are deltas over the defaults (the paper's values, §IV-B), one short dict per benchmark.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -166,9 +166,10 @@ class DMRJRGConfig(PretrainedConfig):
         dropout (float, default 0.1): dropout in encoders, reconstructor and fusion.
         tan_num_layers (int, default 4): masked conv layers of the Temporal Adjacent Network (§III-E).
         tan_kernel_size (int, default 5), tan_padding (int, default 2): TAN conv kernel and padding.
-        tan_implementation (str, default "valid_cells"): how the TAN convolutions run, "valid_cells" (computed at the
-            map's valid cells only, about half the work of a dense convolution or less) or "dense" (``nn.Conv2d`` over
-            the whole map); both give the same result up to float summation order.
+        tan_implementation (str, default "auto"): how the TAN convolutions run, "valid_cells" (computed at the map's
+            valid cells only, about half the work of a dense convolution or less), "dense" (``nn.Conv2d`` over the
+            whole map) or "auto" ("valid_cells" from hidden_size 128 up, where it measured faster on CPU, else
+            "dense"); all give the same result up to float summation order.
         num_top_candidates (int, default 3): Q, proposals per sentence for reconstruction and CMFF (Eq. 9, 14).
         candidate_fusion_weights (list[float], default [0.4, 0.3, 0.3]): w_1..w_Q of CMFF (Eq. 14).
         learnable_candidate_fusion_weights (bool, default False): train w_1..w_Q instead of keeping them fixed.
@@ -242,7 +243,7 @@ class DMRJRGConfig(PretrainedConfig):
     tan_num_layers: int = 4
     tan_kernel_size: int = 5
     tan_padding: int = 2
-    tan_implementation: str = "valid_cells"
+    tan_implementation: str = "auto"
     num_top_candidates: int = 3
     candidate_fusion_weights: list[float] | None = None
     learnable_candidate_fusion_weights: bool = False

@@ -32,7 +32,7 @@ def _assert_same(reference, candidate, case: str) -> None:
 
 @pytest.mark.parametrize("grid", [{}, {"num_clips": 16, "map_scale_layers": [4, 2, 2]}], ids=["dense", "sparse"])
 def test_valid_cell_tan_matches_dense_tan_in_the_full_model(grid):
-    config, inputs = TESTER.prepare_config_and_inputs(**grid)
+    config, inputs = TESTER.prepare_config_and_inputs(tan_implementation="valid_cells", **grid)
     torch.manual_seed(0)
     fast = DMRJRGModel(config)
     reference = DMRJRGModel(config.with_overrides(tan_implementation="dense"))

@@ -24,6 +24,7 @@ from .temporal_adjacent_network import MomentScoreHead, TemporalAdjacentNetwork,
 from .temporal_map import TemporalFeatureMap, grid_tensors, range_max_pool
 from .temporal_sync import BidirectionalTemporalSync, soft_iou_labels, span_iou_labels
 from .text_encoder import SentenceEncoder
+from .valid_cell_convolution import valid_cell_conv2d, valid_cell_pairs
 
 __all__ = [
     "BidirectionalTemporalSync",
@@ -55,4 +56,6 @@ __all__ = [
     "span_iou_labels",
     "top_candidate_cells",
     "triplet_ranking_loss",
+    "valid_cell_conv2d",
+    "valid_cell_pairs",
 ]

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.geometry import valid_cell_mask
-from dmr_jrg_hf.modules.temporal_adjacent_network import TemporalAdjacentNetwork
+from dmr_jrg_hf.modules.temporal_adjacent_network import VALID_CELLS_MIN_HIDDEN_SIZE, TemporalAdjacentNetwork
 from dmr_jrg_hf.modules.valid_cell_convolution import valid_cell_conv2d, valid_cell_pairs
 
 GRIDS = {"dense K=8": (8, [8], 3), "sparse K=16": (16, [4, 2, 2], 5)}
@@ -78,7 +78,8 @@ def test_tan_valid_cells_equals_dense_tan(grid):
     num_clips, scale_layers, kernel_size = GRIDS[grid]
     overrides = {"num_clips": num_clips, "map_scale_layers": scale_layers, "tan_kernel_size": kernel_size}
     overrides["tan_padding"] = kernel_size // 2
-    fast = TemporalAdjacentNetwork(DMRJRGConfig.from_preset("tiny", **overrides)).double()
+    fast = TemporalAdjacentNetwork(DMRJRGConfig.from_preset("tiny", tan_implementation="valid_cells", **overrides))
+    fast = fast.double()
     dense = TemporalAdjacentNetwork(DMRJRGConfig.from_preset("tiny", tan_implementation="dense", **overrides))
     dense = dense.double()
     dense.load_state_dict(fast.state_dict())
@@ -96,3 +97,11 @@ def test_tan_valid_cells_equals_dense_tan(grid):
     assert (outputs[0][..., ~mask] == 0).all(), f"{grid}: invalid cells stay zero"
     for fast_grad, dense_grad in zip(*grads, strict=True):
         torch.testing.assert_close(fast_grad, dense_grad, msg=f"{grid}: TAN gradients")
+
+
+def test_auto_tan_implementation_follows_the_model_width():
+    narrow = DMRJRGConfig.from_preset("tiny", hidden_size=VALID_CELLS_MIN_HIDDEN_SIZE - 2)
+    wide = DMRJRGConfig.from_preset("tiny", hidden_size=VALID_CELLS_MIN_HIDDEN_SIZE)
+    assert narrow.tan_implementation == wide.tan_implementation == "auto"
+    assert TemporalAdjacentNetwork(narrow).implementation == "dense"
+    assert TemporalAdjacentNetwork(wide).implementation == "valid_cells"
