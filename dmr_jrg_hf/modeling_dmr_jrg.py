@@ -219,12 +219,33 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         _, sentence_features = self._encode_words(word_ids, word_mask)
         return F.normalize(self.paragraph_encoder(sentence_features, sentence_mask), dim=-1)
 
-    def _score_maps(self, word_ids, word_mask, clips):
-        """Shared path of forward/ground: sentence features ``h_m``, the map ``F``, VTC-LD -> (h_m, F-_m, logits)."""
+    def _score_maps(self, word_ids, word_mask, clips, sentence_mask, with_losses: bool):
+        """Shared path of forward/ground: sentence features ``h_m``, the map ``F``, VTC-LD -> (h_m, F-_m, logits).
+
+        Without losses only the real sentences are scored (`_real_sentence_logits`) and ``F-_m`` is None.
+        """
         _, sentence_features = self._encode_words(word_ids, word_mask)
         video_map = self.temporal_map(clips)  # (batch, hidden_size, K, K), once per video
+        if not with_losses:
+            return sentence_features, None, self._real_sentence_logits(sentence_features, video_map, sentence_mask)
         feature_maps, logits = self.local_branch(sentence_features, video_map, self.valid_mask)
         return sentence_features, feature_maps, logits
+
+    def _real_sentence_logits(
+        self, sentence_features: torch.Tensor, video_map: torch.Tensor, sentence_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """Inference-only VTC-LD over the real sentences: score-map logits (batch, M, K, K), 0 at padded sentences.
+
+        Padded sentences are masked out of every score anyway; skipping them saves most of the TAN's work on padded
+        batches (an evaluation batch pads to its longest paragraph). Finding them reads ``sentence_mask`` on the host
+        (a device sync), so the training step, which must not sync, runs the full (batch, M) layout instead.
+        """
+        paragraph, sentence = sentence_mask.nonzero(as_tuple=True)  # (num_real,) each
+        real = sentence_features[paragraph, sentence][:, None]  # (num_real, 1, hidden_size)
+        _, real_logits = self.local_branch(real, video_map[paragraph], self.valid_mask)  # (num_real, 1, K, K)
+        logits = real_logits.new_zeros(*sentence_mask.shape, *real_logits.shape[-2:])  # (batch, M, K, K)
+        logits[paragraph, sentence] = real_logits[:, 0]
+        return logits
 
     def ground(
         self,
@@ -252,7 +273,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         check_clip_features(self.config, clip_features, batch=word_ids.shape[0])
         check_map_mask(self.config, self.valid_mask, map_mask)
         clips = self.temporal_map.project_clips(clip_features)
-        _, _, logits = self._score_maps(word_ids, word_mask, clips)
+        _, _, logits = self._score_maps(word_ids, word_mask, clips, sentence_mask, with_losses=False)
         return torch.sigmoid(logits) * (self.valid_mask & sentence_mask[..., None, None])
 
     def grounding_similarity(
@@ -283,9 +304,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         video_map = self.temporal_map(self.temporal_map.project_clips(clip_features))  # (num_videos, hidden, K, K)
         pair_sentences = sentence_features.repeat_interleave(num_videos, 0)  # (P*N, M, hidden)
         pair_maps = video_map.repeat(num_paragraphs, 1, 1, 1)  # (P*N, hidden, K, K)
-        _, logits = self.local_branch(pair_sentences, pair_maps, self.valid_mask)
+        pair_mask = sentence_mask.repeat_interleave(num_videos, 0)  # (P*N, M)
+        logits = self._real_sentence_logits(pair_sentences, pair_maps, pair_mask)
         best = logits.masked_fill(~self.valid_mask, float("-inf")).flatten(-2).amax(-1).sigmoid()  # (P*N, M)
-        pair_mask = sentence_mask.repeat_interleave(num_videos, 0)
         score = (best * pair_mask).sum(-1) / pair_mask.sum(-1)
         return score.reshape(num_paragraphs, num_videos)
 
@@ -333,7 +354,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         check_map_mask(self.config, self.valid_mask, map_mask)
         compute_loss = self.training if return_loss is None else return_loss
         clips = self.temporal_map.project_clips(clip_features)  # (batch, K, hidden_size)
-        sentence_features, feature_maps, logits = self._score_maps(word_ids, word_mask, clips)
+        sentence_features, feature_maps, logits = self._score_maps(
+            word_ids, word_mask, clips, sentence_mask, with_losses=compute_loss
+        )
         cell_mask = self.valid_mask & sentence_mask[..., None, None]  # (batch, M, K, K)
         output = DMRJRGModelOutput(score_maps=torch.sigmoid(logits) * cell_mask)
         video_tokens = None

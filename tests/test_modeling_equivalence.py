@@ -38,3 +38,38 @@ def test_valid_cell_tan_matches_dense_tan_in_the_full_model(grid):
     reference = DMRJRGModel(config.with_overrides(tan_implementation="dense"))
     reference.load_state_dict(fast.state_dict())
     _assert_same(_run(reference, inputs), _run(fast, inputs), f"tan_implementation, grid {grid}")
+
+
+def test_inference_scores_real_sentences_only_and_matches_the_full_layout():
+    config, inputs = TESTER.prepare_config_and_inputs()
+    assert not inputs["sentence_mask"].all(), "the tester pads paragraph 1"
+    torch.manual_seed(0)
+    model = DMRJRGModel(config).eval()
+    text = {name: inputs[name] for name in ("word_ids", "word_mask", "sentence_mask")}
+    with torch.no_grad():
+        clips = model.temporal_map.project_clips(inputs["clip_features"])
+        _, _, full_logits = model._score_maps(
+            inputs["word_ids"], inputs["word_mask"], clips, inputs["sentence_mask"], with_losses=True
+        )
+        reference = torch.sigmoid(full_logits) * (model.valid_mask & inputs["sentence_mask"][..., None, None])
+        grounded = model.ground(**text, clip_features=inputs["clip_features"], map_mask=inputs["map_mask"])
+        forward = model(**inputs, return_loss=False).score_maps
+    torch.testing.assert_close(grounded, reference, msg="ground() against the full (batch, M) layout")
+    torch.testing.assert_close(forward, reference, msg="forward without losses against the full layout")
+
+
+def test_grounding_similarity_matches_grounding_each_pair():
+    config, inputs = TESTER.prepare_config_and_inputs()
+    torch.manual_seed(0)
+    model = DMRJRGModel(config).eval()
+    text = {name: inputs[name] for name in ("word_ids", "word_mask", "sentence_mask")}
+    videos = torch.randn(4, config.num_clips, config.feature_dim)
+    with torch.no_grad():
+        similarity = model.grounding_similarity(**text, clip_features=videos, map_mask=inputs["map_mask"])
+        for p in range(len(inputs["word_ids"])):
+            for v in range(len(videos)):
+                pair = {name: tensor[p : p + 1] for name, tensor in text.items()}
+                maps = model.ground(**pair, clip_features=videos[v : v + 1], map_mask=inputs["map_mask"])
+                real = pair["sentence_mask"][0]
+                expected = maps[0, real].flatten(1).amax(1).mean()
+                torch.testing.assert_close(similarity[p, v], expected, msg=f"paragraph {p}, video {v}")
