@@ -1,7 +1,9 @@
 """Evaluation of a DMR-JRG model on paragraph rows: runs only what each protocol needs, batched (DESIGN §5).
 
 - ``retrieval``: paragraph and video embeddings once each, one similarity matrix.
-- ``grounding`` and ``vprg``: every paragraph grounded in its ground-truth video only.
+- ``grounding`` and ``vprg``: one inference forward of every paragraph with its ground-truth video, which gives its
+  score maps and both retrieval embeddings at once (every video of the set is some paragraph's ground truth), so these
+  protocols cost one plain forward over the test set plus post-processing (top-1 moments: an argmax, no NMS).
 - ``vcmr``: every paragraph grounded in its top-N retrieved videos, moments merged into one corpus-wide list.
 
 With an `accelerate.Accelerator`, videos, paragraphs and pairs are split between processes and the results gathered,
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..geometry import cells_to_seconds
 from ..metrics import PROTOCOLS, evaluate_all, merge_corpus_candidates, top_videos, video_indices
 
 __all__ = ["EvaluationSet", "evaluate_model", "evaluate_baselines", "DEFAULT_PROTOCOLS"]
@@ -89,9 +92,11 @@ class _ModelRunner:
         self.device = next(model.parameters()).device
         self.map_mask = torch.as_tensor(processor.map_mask, device=self.device)
 
-    def _text(self, paragraphs: list[int]) -> dict[str, torch.Tensor]:
+    def _text(self, paragraphs: list[int], with_masking: bool = False) -> dict[str, torch.Tensor]:
         batch = self.processor(text=[list(self.rows[p]["sentences"]) for p in paragraphs])
-        return {key: batch[key].to(self.device) for key in ("word_ids", "word_mask", "sentence_mask")}
+        keys = ("word_ids", "word_mask", "sentence_mask")
+        keys += ("masked_word_ids", "masked_positions") if with_masking else ()
+        return {key: batch[key].to(self.device) for key in keys}
 
     def _clips(self, videos: Sequence[int]) -> torch.Tensor:
         video_ids = [self.set.video_ids[v] for v in videos]
@@ -122,9 +127,31 @@ class _ModelRunner:
         text = self._text([p for p, _ in pairs])
         videos = [v for _, v in pairs]
         maps = self.model.ground(**text, clip_features=self._clips(videos), map_mask=self.map_mask)
-        grounded = self.processor.post_process_grounding(
-            maps, self.set.durations[videos], text["sentence_mask"].cpu(), top_k=top_k
-        )
+        return self._top_moments(maps, videos, text["sentence_mask"], top_k)
+
+    def ground_truth_pass(self, paragraphs: list[int], top_k: int) -> list[tuple]:
+        """One inference forward of each paragraph with its ground-truth video.
+
+        Returns:
+            per paragraph: moments (M_p, k, 2), scores (M_p, k), paragraph embedding and video embedding (hidden,)
+            (both None without the retrieval branch).
+        """
+        text = self._text(paragraphs, with_masking=True)
+        videos = [int(self.set.gt_video[p]) for p in paragraphs]
+        output = self.model(**text, clip_features=self._clips(videos), map_mask=self.map_mask, return_loss=False)
+        grounded = self._top_moments(output.score_maps, videos, text["sentence_mask"], top_k)
+        if output.paragraph_embeddings is None:
+            return [(*pair, None, None) for pair in grounded]
+        paragraph_embeddings = output.paragraph_embeddings.float().cpu().numpy()
+        video_embeddings = output.video_embeddings.float().cpu().numpy()
+        return [(*pair, p, v) for pair, p, v in zip(grounded, paragraph_embeddings, video_embeddings, strict=True)]
+
+    def _top_moments(self, maps, videos: list[int], sentence_mask, top_k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Score maps -> per paragraph (moments (M_p, k, 2) in seconds, scores (M_p, k)), NaN-padded past the kept."""
+        durations = self.set.durations[videos]
+        if top_k == 1:
+            return _top_cell_moments(maps, durations, sentence_mask, self.processor.map_mask)
+        grounded = self.processor.post_process_grounding(maps, durations, sentence_mask.cpu(), top_k=top_k)
         output = []
         for paragraph in grounded:
             moments = np.full((len(paragraph), top_k, 2), np.nan)
@@ -134,6 +161,19 @@ class _ModelRunner:
                 scores[m, : len(sentence)] = [moment.score for moment in sentence]
             output.append((moments, scores))
         return output
+
+
+def _top_cell_moments(maps, durations: np.ndarray, sentence_mask, map_mask) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Top-1 moment of every real sentence, vectorised: the best valid cell (the first in row-major order on ties,
+    as NMS's stable sort), in seconds. Equals ``processor.post_process_grounding(..., top_k=1)``."""
+    map_mask = np.asarray(map_mask, dtype=bool)
+    rows, cols = np.nonzero(map_mask)
+    scores = maps.float().flatten(-2)[..., torch.as_tensor(rows * map_mask.shape[1] + cols)].cpu().numpy()
+    best = scores.argmax(-1)  # (batch, M): index among the valid cells
+    best_scores = np.take_along_axis(scores, best[..., None], -1)  # (batch, M, 1)
+    seconds = cells_to_seconds(rows[best], cols[best], np.asarray(durations)[:, None], map_mask.shape[0])
+    real = sentence_mask.cpu().numpy()
+    return [(seconds[b, real[b], None], best_scores[b, real[b]]) for b in range(len(real))]
 
 
 def _similarity(runner: _ModelRunner, num_paragraphs: int, batch_size: int, accelerator, show: bool) -> np.ndarray:
@@ -184,15 +224,23 @@ def evaluate_model(
     try:
         truth = EvaluationSet.from_rows(rows)
         runner = _ModelRunner(model, processor, rows, features, truth)
-        needs_ranking = {"retrieval", "vprg", "vcmr"} & set(protocols)
-        similarity = _similarity(runner, len(rows), batch_size, accelerator, show_progress) if needs_ranking else None
-        pred_moments = corpus = None
-        if {"grounding", "vprg"} & set(protocols):
-            pairs = [(p, int(v)) for p, v in enumerate(truth.gt_video)]
+        wanted = set(protocols)
+        similarity = pred_moments = corpus = None
+        if wanted & {"grounding", "vprg"}:
+            top_k = top_n if "grounding" in wanted else min(vprg_top_n, top_n)
             grounded = _distributed_map(
-                lambda chunk: runner.moments(chunk, top_n), pairs, batch_size, accelerator, "grounding", show_progress
+                lambda chunk: runner.ground_truth_pass(chunk, top_k),
+                list(range(len(rows))),
+                batch_size,
+                accelerator,
+                "grounding",
+                show_progress,
             )
-            pred_moments = np.concatenate([moments for moments, _ in grounded])
+            pred_moments = np.concatenate([moments for moments, *_ in grounded])
+            if grounded[0][2] is not None:
+                similarity = _similarity_from_ground_truth_pass(grounded, truth)
+        if similarity is None and wanted & {"retrieval", "vprg", "vcmr"}:
+            similarity = _similarity(runner, len(rows), batch_size, accelerator, show_progress)
         if "vcmr" in protocols:
             corpus = _corpus_candidates(runner, similarity, truth, top_n, vcmr_num_videos, batch_size, accelerator)
         return evaluate_all(
@@ -207,6 +255,15 @@ def evaluate_model(
         )
     finally:
         model.train(was_training)
+
+
+def _similarity_from_ground_truth_pass(grounded: list[tuple], truth: EvaluationSet) -> np.ndarray:
+    """Paragraph x video cosine similarity from the embeddings of the ground-truth pass (each video's embedding is
+    taken from its first paragraph; every paragraph gives its video the same one)."""
+    paragraphs = np.stack([paragraph for *_, paragraph, _ in grounded])  # (num_paragraphs, hidden)
+    first = np.unique(truth.gt_video, return_index=True)[1]  # first paragraph of each video, in video order
+    videos = np.stack([grounded[p][3] for p in first])  # (num_videos, hidden)
+    return paragraphs @ videos.T
 
 
 def _corpus_candidates(runner, similarity, truth: EvaluationSet, top_n, num_videos, batch_size, accelerator):
