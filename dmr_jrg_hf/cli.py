@@ -173,6 +173,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         presets=tuple(args.presets),
         batch_size=args.batch_size,
         num_steps=args.steps,
+        warmup_steps=args.warmup_steps,
         ablation_preset=None if args.no_ablations else args.ablation_preset,
         ablations=tuple(args.ablations) if args.ablations else None,
         ablation_batch_size=args.ablation_batch_size,
@@ -338,7 +339,10 @@ def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--presets", nargs="+", default=list(defaults.presets), help="model-step presets")
     parser.add_argument("--batch-size", type=int, help=f"B of every preset; None: {batches}")
-    parser.add_argument("--steps", type=int, default=defaults.num_steps, help="timed steps after a FLOP-counted one")
+    parser.add_argument("--steps", type=int, default=defaults.num_steps, help="timed steps per model row")
+    parser.add_argument(
+        "--warmup-steps", type=int, default=defaults.warmup_steps, help="untimed; the first counts FLOPs"
+    )
     parser.add_argument("--ablation-preset", default=defaults.ablation_preset, help="preset of the Table IV rows")
     parser.add_argument("--ablations", nargs="+", help="Table IV rows to time; None: all of them")
     parser.add_argument("--ablation-batch-size", type=int, default=defaults.ablation_batch_size)
