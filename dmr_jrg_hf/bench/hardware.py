@@ -2,8 +2,8 @@
 
 - matmul FLOP/s: best of a few large square ``torch.matmul`` calls, per dtype (``float32``; ``bfloat16`` where the
   device runs it);
-- memory read bandwidth: best of a few full reductions (``torch.sum``) of a tensor far larger than the caches,
-  bytes read per second.
+- memory read bandwidth: best of a few full reads (``torch.sum``, matrix-vector products) of a tensor far larger than
+  the caches, bytes read per second, best kernel.
 
 Both use every thread torch is allowed (``torch.get_num_threads()`` on a CPU), as the workloads do.
 """
@@ -17,7 +17,15 @@ from typing import Any
 
 import torch
 
-__all__ = ["DTYPES", "best_seconds", "device_name", "machine_limits", "matmul_flops", "read_bandwidth", "synchronize"]
+__all__ = [
+    "DTYPES",
+    "best_seconds",
+    "device_name",
+    "machine_limits",
+    "matmul_flops",
+    "read_bandwidth_by_kernel",
+    "synchronize",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -74,18 +82,26 @@ def matmul_flops(size: int, dtype: torch.dtype, device: torch.device, repeats: i
     return 2.0 * size**3 / seconds
 
 
-def read_bandwidth(num_bytes: int, device: torch.device, repeats: int = 5) -> float:
-    """Bytes read per second by a full ``torch.sum`` of a ``num_bytes`` float32 tensor (best of ``repeats``).
+def read_bandwidth_by_kernel(num_bytes: int, device: torch.device, repeats: int = 5) -> dict[str, float]:
+    """Bytes read per second by full reads of a ``num_bytes`` float32 tensor, per kernel (best of ``repeats``).
+
+    Kernels: ``sum`` (``torch.sum``), ``gemv`` (``torch.mv`` of the tensor seen as ``(rows, 1024)`` with a ones
+    vector) and, on a CPU, ``numpy_gemv`` (the same product through NumPy's BLAS, which the exact corpus search uses).
+    Each reaches a different fraction of the memory system; their maximum is the bound a scan can be held to.
 
     Args:
         num_bytes (int): size of the tensor; pick it far above the last-level cache (the default suite uses 1 GiB on
             a CPU, 4 GiB on a GPU).
         device (torch.device): where the tensor lives.
-        repeats (int): timed reductions; the best one counts.
+        repeats (int): timed reads per kernel; the best one counts.
     """
-    values = torch.ones(num_bytes // 4, dtype=torch.float32, device=device)
-    seconds = best_seconds(lambda: values.sum(), repeats, device)
-    return values.numel() * 4 / seconds
+    values = torch.ones(num_bytes // 4096, 1024, dtype=torch.float32, device=device)
+    ones = torch.ones(1024, dtype=torch.float32, device=device)
+    kernels = {"sum": values.sum, "gemv": lambda: torch.mv(values, ones)}
+    if device.type == "cpu":
+        matrix, vector = values.numpy(), ones.numpy()
+        kernels["numpy_gemv"] = lambda: matrix @ vector
+    return {name: values.numel() * 4 / best_seconds(kernel, repeats, device) for name, kernel in kernels.items()}
 
 
 def machine_limits(
@@ -104,7 +120,8 @@ def machine_limits(
 
     Returns:
         dict: ``device``, ``threads``, ``matmul_size``, ``matmul_flops`` (``{"fp32": float, "bf16": float or
-        None}``), ``bandwidth_bytes`` and ``read_bandwidth_bytes_per_s``.
+        None}``), ``bandwidth_bytes``, ``read_bandwidth_by_kernel`` and ``read_bandwidth_bytes_per_s`` (the best
+        kernel).
 
     Example:
         >>> limits = machine_limits("cpu", matmul_size=64, bandwidth_bytes=2**20, repeats=1)
@@ -119,8 +136,9 @@ def machine_limits(
         supported = dtype == torch.float32 or _bf16_supported(device)
         flops[name] = matmul_flops(matmul_size, dtype, device, repeats) if supported else None
         logger.info("matmul %s: %s GFLOP/s", name, None if flops[name] is None else f"{flops[name] / 1e9:.1f}")
-    bandwidth = read_bandwidth(bandwidth_bytes, device, repeats)
-    logger.info("read bandwidth: %.2f GB/s", bandwidth / 1e9)
+    by_kernel = read_bandwidth_by_kernel(bandwidth_bytes, device, repeats)
+    bandwidth = max(by_kernel.values())
+    logger.info("read bandwidth: %.2f GB/s (%s)", bandwidth / 1e9, by_kernel)
     return {
         "device": device_name(device),
         "threads": torch.get_num_threads(),
@@ -128,4 +146,5 @@ def machine_limits(
         "matmul_flops": flops,
         "bandwidth_bytes": bandwidth_bytes,
         "read_bandwidth_bytes_per_s": bandwidth,
+        "read_bandwidth_by_kernel": by_kernel,
     }

@@ -25,7 +25,8 @@ class BenchSettings:
         dtype (str): ``"fp32"`` or ``"bf16"`` (autocast) for the model step.
         presets (tuple[str, ...]): presets of the model step, every branch on.
         batch_size (int, optional): B of every preset (default `SUITE_BATCH_SIZES`).
-        num_steps (int): timed steps per model row (after one FLOP-counting warm-up step).
+        num_steps (int): timed steps per model row.
+        warmup_steps (int): untimed steps first (>= 1: the first one counts the FLOPs).
         ablation_preset (str, optional): preset of the Table IV rows; None skips them.
         ablations (tuple[str, ...], optional): which rows of `ABLATION_PRESETS` (default: all of them).
         ablation_batch_size (int): B of the Table IV rows.
@@ -45,6 +46,7 @@ class BenchSettings:
     presets: tuple[str, ...] = ("tiny", "charades", "tacos", "activitynet")
     batch_size: int | None = None
     num_steps: int = 1
+    warmup_steps: int = 1
     ablation_preset: str | None = "charades"
     ablations: tuple[str, ...] | None = None
     ablation_batch_size: int = 4

@@ -49,6 +49,7 @@ def _model_row(settings: BenchSettings, limits: dict, preset: str, ablation: str
         device=settings.device,
         dtype=settings.dtype,
         seed=settings.seed,
+        num_warmup_steps=settings.warmup_steps,
     )
     peak = limits["matmul_flops"].get(settings.dtype)
     achieved = result["achieved_flops_per_s"]

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dmr_jrg_hf.bench import hardware
-from dmr_jrg_hf.bench.hardware import best_seconds, machine_limits, matmul_flops, read_bandwidth
+from dmr_jrg_hf.bench.hardware import best_seconds, machine_limits, matmul_flops, read_bandwidth_by_kernel
 
 
 def test_best_seconds_keeps_the_shortest_call(monkeypatch):
@@ -24,7 +24,11 @@ def test_matmul_flops_counts_two_n_cubed(monkeypatch):
 
 def test_read_bandwidth_counts_the_tensor_bytes(monkeypatch):
     monkeypatch.setattr(hardware, "best_seconds", lambda function, repeats, device: 0.25)
-    assert read_bandwidth(2**20, torch.device("cpu"), repeats=1) == 4 * 2**20
+    assert read_bandwidth_by_kernel(2**20, torch.device("cpu"), repeats=1) == {
+        "sum": 4 * 2**20,
+        "gemv": 4 * 2**20,
+        "numpy_gemv": 4 * 2**20,
+    }
 
 
 def test_machine_limits_on_small_sizes():
@@ -33,6 +37,7 @@ def test_machine_limits_on_small_sizes():
     assert limits["matmul_size"] == 64 and limits["bandwidth_bytes"] == 2**20
     assert limits["matmul_flops"]["fp32"] > 0 and limits["read_bandwidth_bytes_per_s"] > 0
     assert set(limits["matmul_flops"]) == {"fp32", "bf16"}
+    assert limits["read_bandwidth_bytes_per_s"] == max(limits["read_bandwidth_by_kernel"].values())
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

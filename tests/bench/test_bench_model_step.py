@@ -7,8 +7,15 @@ import math
 import pytest
 import torch
 from helpers import DMRJRGModelTester
+from torch.nn.utils.rnn import pack_padded_sequence
+from torch.utils.flop_counter import FlopCounterMode
 
-from dmr_jrg_hf.bench.model_step import benchmark_model_step, make_random_inputs, projected_training_seconds
+from dmr_jrg_hf.bench.model_step import (
+    _RecurrentFlops,
+    benchmark_model_step,
+    make_random_inputs,
+    projected_training_seconds,
+)
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 
 TESTER = DMRJRGModelTester()
@@ -53,3 +60,31 @@ def test_bad_arguments_are_rejected():
 def test_projection_counts_whole_batches_per_epoch():
     assert projected_training_seconds(2.0, 16) == 100 * math.ceil(10_009 / 16) * 2.0 == 125_200.0
     assert projected_training_seconds(1.0, 10, num_paragraphs=25, num_epochs=2) == 6.0
+
+
+def _unrolled_lstm(lstm: torch.nn.LSTM, inputs: torch.Tensor, lengths: list[int]) -> None:
+    """The LSTM's gate products written out step by step, so that FlopCounterMode sees every matrix product."""
+    for suffix in ("", "_reverse"):
+        w_ih, w_hh = getattr(lstm, f"weight_ih_l0{suffix}"), getattr(lstm, f"weight_hh_l0{suffix}")
+        for row, length in enumerate(lengths):
+            hidden = torch.zeros(1, lstm.hidden_size)
+            cell = torch.zeros(1, lstm.hidden_size)
+            for t in range(length):
+                gates = inputs[row : row + 1, t] @ w_ih.t() + hidden @ w_hh.t()
+                i, f, g, o = gates.chunk(4, dim=-1)
+                cell = f.sigmoid() * cell + i.sigmoid() * g.tanh()
+                hidden = o.sigmoid() * cell.tanh()
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_lstm_flops_match_an_unrolled_reference(packed):
+    lstm = torch.nn.LSTM(6, 4, batch_first=True, bidirectional=True)
+    inputs = torch.randn(3, 5, 6)
+    lengths = [5, 2, 4] if packed else [5, 5, 5]
+    sequence = pack_padded_sequence(inputs, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
+    with _RecurrentFlops(lstm) as recurrent:
+        lstm(sequence if packed else inputs)
+    with FlopCounterMode(display=False) as reference:
+        _unrolled_lstm(lstm, inputs, lengths)
+    assert recurrent.forward_flops == reference.get_total_flops() > 0
+    assert recurrent.training_flops == 3 * recurrent.forward_flops

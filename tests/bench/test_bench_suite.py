@@ -56,6 +56,7 @@ def test_report_schema(report):
     assert [(row["num_videos"], row["backend"]) for row in search] == [
         (64, "exact"),
         (100_000, "exact"),
+        (128, "exact"),
         (128, "faiss"),
     ]
     assert report["retrieval"]["bandwidth_bytes_per_s"] == report["limits"]["read_bandwidth_bytes_per_s"]
