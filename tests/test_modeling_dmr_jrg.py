@@ -7,7 +7,6 @@ import pytest
 import torch
 from helpers import DMRJRGModelTester
 
-from dmr_jrg_hf.benchmarking import benchmark_model_step, make_random_inputs
 from dmr_jrg_hf.configuration_dmr_jrg import ABLATION_PRESETS
 from dmr_jrg_hf.errors import ConfigError, InputError
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel, DMRJRGModelOutput
@@ -413,14 +412,3 @@ def test_paragraphs_longer_than_any_seen_are_encoded_and_grounded():
         )
         paragraphs = model.encode_paragraphs(long["word_ids"], long["word_mask"], long["sentence_mask"])
     assert maps.shape == (2, 12, 8, 8) and torch.isfinite(paragraphs).all()
-
-
-def test_benchmark_model_step_reports_sizes_time_and_memory():
-    config = TESTER.get_config()
-    result = benchmark_model_step(config, batch_size=2, num_sentences=3, num_words=6, num_steps=2)
-    assert result["num_parameters"] == sum(p.numel() for p in DMRJRGModel(config).parameters())
-    assert len(result["step_seconds"]) == 2 and result["mean_step_seconds"] > 0
-    assert result["peak_rss_increase_mib"] >= 0 and result["device"] == "cpu"
-    inputs = make_random_inputs(config, 2, 3, 6)
-    assert (inputs["masked_positions"].sum(-1) == 2).all(), "floor(J/3) masked words per sentence"
-    assert torch.equal(inputs["masked_word_ids"][inputs["masked_positions"]], torch.full((12,), config.mask_token_id))
