@@ -5,14 +5,12 @@ The plotting functions of `dmr_jrg_hf.inference.plots` (``plot_timeline``, ``plo
 ``viz`` extra) on first use only, so importing the package does not.
 """
 
-from .bench import benchmark_retrieval
 from .index import BACKENDS, VideoCorpusIndex, check_feature_spec, resolve_feature_source
 from .search import encode_paragraphs, ground, retrieve, retrieve_and_ground, sentence_score_maps, split_sentences
 
 __all__ = [
     "BACKENDS",
     "VideoCorpusIndex",
-    "benchmark_retrieval",
     "check_feature_spec",
     "encode_paragraphs",
     "ground",
