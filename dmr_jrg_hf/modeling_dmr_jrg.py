@@ -108,7 +108,8 @@ class DMRJRGPreTrainedModel(PreTrainedModel):
             for layer in module.layers:
                 init.kaiming_normal_(layer.weight, nonlinearity="relu")
         elif isinstance(module, TemporalFeatureMap):
-            init.copy_(module.valid_mask, grid_tensors(config)["valid_mask"])
+            for name, tensor in module.compute_grid_buffers(config).items():
+                init.copy_(getattr(module, name), tensor)
         elif isinstance(module, DMRJRGModel):
             init.normal_(module.word_vectors, std=config.word_embedding_dim**-0.5)
             for name, tensor in grid_tensors(config).items():

@@ -67,7 +67,15 @@ class TemporalFeatureMap(nn.Module):
         self.num_clips = config.num_clips
         self.clip_projection = nn.Linear(config.feature_dim, config.hidden_size)
         self.dropout = nn.Dropout(config.dropout)
-        self.register_buffer("valid_mask", grid_tensors(config)["valid_mask"], persistent=False)
+        for name, tensor in self.compute_grid_buffers(config).items():
+            self.register_buffer(name, tensor, persistent=False)
+
+    @staticmethod
+    def compute_grid_buffers(config: DMRJRGConfig) -> dict[str, torch.Tensor]:
+        """``valid_mask`` (num_clips, num_clips) and ``cell_index`` (num_valid_cells,): flat index ``i * K + j`` of
+        each valid cell (kept as a buffer, so the forward needs no ``nonzero``, which would sync an accelerator)."""
+        valid_mask = grid_tensors(config)["valid_mask"]
+        return {"valid_mask": valid_mask, "cell_index": valid_mask.flatten().nonzero().squeeze(1)}
 
     def project_clips(self, clip_features: torch.Tensor) -> torch.Tensor:
         """(batch, num_clips, feature_dim) -> (batch, num_clips, hidden_size) clip features ``f_1..f_K``."""
@@ -83,7 +91,7 @@ class TemporalFeatureMap(nn.Module):
             torch.FloatTensor of shape (batch, hidden_size, num_clips, num_clips): ``F``, zero at invalid cells.
         """
         batch, num_clips, hidden_size = clips.shape
-        flat_cells = self.valid_mask.flatten().nonzero().squeeze(1)
+        flat_cells = self.cell_index
         pooled = range_max_pool(clips, flat_cells // num_clips, flat_cells % num_clips)  # (batch, cells, hidden)
         grid = clips.new_zeros(batch, num_clips * num_clips, hidden_size)
         grid[:, flat_cells] = pooled
