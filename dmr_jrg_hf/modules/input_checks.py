@@ -1,4 +1,10 @@
-"""Boundary checks of the model's inputs: each failure raises `InputError` naming the tensor and the item at fault."""
+"""Boundary checks of the model's inputs: each failure raises `InputError` naming the tensor and the item at fault.
+
+Shapes are always checked (they are host metadata). Checks of the values (ids inside the vocabulary, no empty
+sentence, the map mask) read tensor contents, which on an accelerator is a device synchronisation at every step, so
+they run where the tensors are on the host (the processor's output, CPU training and inference) and are skipped for
+tensors on an accelerator; call these functions on the host batch to check it before moving it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import torch
 
 from ..configuration_dmr_jrg import DMRJRGConfig
 from ..errors import InputError
+from ..geometry import valid_cell_mask
 
 __all__ = ["check_word_inputs", "check_clip_features", "check_map_mask"]
 
@@ -18,8 +25,8 @@ def check_word_inputs(
     masked_word_ids: torch.Tensor | None = None,
     masked_positions: torch.Tensor | None = None,
 ) -> None:
-    """Shapes (batch, num_sentences, num_words) agree, ids lie in the vocabulary, every real sentence has a word and
-    every paragraph a sentence."""
+    """Shapes (batch, num_sentences, num_words) agree; for host tensors also: ids lie in the vocabulary, every real
+    sentence has a word and every paragraph a sentence."""
     if word_ids.dim() != 3:
         raise InputError(f"word_ids: expected (batch, num_sentences, num_words), got {tuple(word_ids.shape)}")
     named = {"word_mask": word_mask, "masked_word_ids": masked_word_ids, "masked_positions": masked_positions}
@@ -33,6 +40,8 @@ def check_word_inputs(
             f"sentence_mask: expected (batch, num_sentences) = {tuple(word_ids.shape[:2])}, "
             f"got {tuple(sentence_mask.shape)}"
         )
+    if word_ids.device.type != "cpu":
+        return
     if word_ids.numel() and (int(word_ids.max()) >= config.vocab_size or int(word_ids.min()) < 0):
         raise InputError(f"word_ids: ids must lie in [0, vocab_size={config.vocab_size})")
     empty = (sentence_mask & ~word_mask.any(-1)).nonzero()
@@ -52,10 +61,11 @@ def check_clip_features(config: DMRJRGConfig, clip_features: torch.Tensor, batch
 
 
 def check_map_mask(config: DMRJRGConfig, valid_mask: torch.Tensor, map_mask: torch.Tensor) -> None:
-    """``map_mask`` equals the config's valid-cell mask (the one grid rule)."""
-    if tuple(map_mask.shape) != tuple(valid_mask.shape) or not torch.equal(
-        map_mask.to(valid_mask.device).bool(), valid_mask
-    ):
+    """``map_mask`` has the grid's shape and, on the host, equals the config's valid-cell mask (the one grid rule)."""
+    if map_mask.device.type == "cpu" and valid_mask.device.type != "cpu":
+        valid_mask = torch.from_numpy(valid_cell_mask(config.num_clips, config.map_scale_layers))
+    same_shape = tuple(map_mask.shape) == tuple(valid_mask.shape)
+    if not same_shape or (map_mask.device.type == "cpu" and not torch.equal(map_mask.bool(), valid_mask)):
         raise InputError(
             f"map_mask: expected the {tuple(valid_mask.shape)} valid-cell mask of num_clips={config.num_clips}, "
             f"map_scale_layers={config.map_scale_layers}; got a different mask of shape {tuple(map_mask.shape)}"
