@@ -90,6 +90,9 @@ class DMRJRGPreTrainedModel(PreTrainedModel):
     config_class = DMRJRGConfig
     base_model_prefix = "dmr_jrg"
     main_input_name = "clip_features"
+    # `activation_checkpointing_enable()` recomputes each TAN layer in the backward pass instead of storing its
+    # activations (the largest of the model: num_maps x valid cells x hidden_size per layer; useful for large K)
+    supports_gradient_checkpointing = True
 
     def _init_weights(self, module):
         """Linear/conv/LSTM/LayerNorm/attention by transformers' defaults, then DMR-JRG's own tensors."""

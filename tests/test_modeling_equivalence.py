@@ -8,6 +8,7 @@ import torch
 from helpers import DMRJRGModelTester
 
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
+from dmr_jrg_hf.modules import temporal_adjacent_network as tan_module
 
 TESTER = DMRJRGModelTester(batch_size=3)
 OUTPUT_FIELDS = ("loss", "score_maps", "retrieval_similarity", "grounding_similarity", "local_loss", "temporal_loss")
@@ -73,3 +74,26 @@ def test_grounding_similarity_matches_grounding_each_pair():
                 real = pair["sentence_mask"][0]
                 expected = maps[0, real].flatten(1).amax(1).mean()
                 torch.testing.assert_close(similarity[p, v], expected, msg=f"paragraph {p}, video {v}")
+
+
+@pytest.mark.parametrize("tan_implementation", ["valid_cells", "dense"])
+def test_activation_checkpointing_recomputes_the_tan_and_changes_nothing(tan_implementation, monkeypatch):
+    config, inputs = TESTER.prepare_config_and_inputs(tan_implementation=tan_implementation)
+    torch.manual_seed(0)
+    plain = DMRJRGModel(config)
+    checkpointed = DMRJRGModel(config)
+    checkpointed.load_state_dict(plain.state_dict())
+    checkpointed.activation_checkpointing_enable()
+    calls = []
+    if tan_implementation == "dense":
+        for model in (plain, checkpointed):
+            for layer in model.local_branch.temporal_adjacent_network.layers:
+                layer.register_forward_pre_hook(lambda *_: calls.append(1))
+    else:
+        convolution = tan_module.valid_cell_conv2d
+        monkeypatch.setattr(tan_module, "valid_cell_conv2d", lambda *args: calls.append(1) or convolution(*args))
+    reference = _run(plain, inputs)
+    plain_calls = len(calls)
+    _assert_same(reference, _run(checkpointed, inputs), f"checkpointing, {tan_implementation}")
+    assert plain_calls == config.tan_num_layers, tan_implementation
+    assert len(calls) - plain_calls == 2 * config.tan_num_layers, f"{tan_implementation}: layers run again in backward"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -56,6 +58,8 @@ class TemporalAdjacentNetwork(nn.Module):
         one (the weights are computed once, as a buffer).
     """
 
+    gradient_checkpointing = False  # switched by `DMRJRGModel.activation_checkpointing_enable` (transformers)
+
     def __init__(self, config: DMRJRGConfig):
         super().__init__()
         self.kernel_size = config.tan_kernel_size
@@ -89,21 +93,36 @@ class TemporalAdjacentNetwork(nn.Module):
         and the packed-convolution tables ``cell_index``, ``pair_targets``, ``pair_sources`` (`valid_cell_pairs`)."""
         return self._buffers_from(config, self._grid_tables(config))
 
+    def _dense_layer(self, layer: nn.Conv2d, hidden: torch.Tensor) -> torch.Tensor:
+        return torch.relu(layer(hidden)) * self.cell_weights
+
+    def _valid_cell_layer(self, layer: nn.Conv2d, cells: torch.Tensor, cell_weights: torch.Tensor) -> torch.Tensor:
+        convolved = valid_cell_conv2d(
+            cells, layer.weight, layer.bias, self.pair_targets, self.pair_sources, self.offset_counts
+        )
+        return torch.relu(convolved) * cell_weights
+
     def forward(self, fused_map: torch.Tensor) -> torch.Tensor:
-        """(num_maps, hidden_size, num_clips, num_clips) -> same shape, zero at invalid cells."""
+        """(num_maps, hidden_size, num_clips, num_clips) -> same shape, zero at invalid cells.
+
+        With activation checkpointing on (`DMRJRGModel.activation_checkpointing_enable`, the trainer's
+        ``gradient_checkpointing``), each layer keeps only its input for the backward pass and is recomputed there.
+        """
+        checkpointing = self.gradient_checkpointing and self.training and torch.is_grad_enabled()
+
+        def run(function, *args):
+            return self._gradient_checkpointing_func(function, *args) if checkpointing else function(*args)
+
         if self.implementation == "dense":
             hidden = fused_map
             for layer in self.layers:
-                hidden = torch.relu(layer(hidden)) * self.cell_weights
+                hidden = run(functools.partial(self._dense_layer, layer), hidden)
             return hidden
         num_maps, hidden_size, num_clips = fused_map.shape[:3]
         cells = fused_map.flatten(2).permute(2, 0, 1)[self.cell_index]  # (num_cells, num_maps, hidden_size)
         cell_weights = self.cell_weights.flatten()[self.cell_index, None, None]  # (num_cells, 1, 1)
         for layer in self.layers:
-            convolved = valid_cell_conv2d(
-                cells, layer.weight, layer.bias, self.pair_targets, self.pair_sources, self.offset_counts
-            )
-            cells = torch.relu(convolved) * cell_weights
+            cells = run(functools.partial(self._valid_cell_layer, layer), cells, cell_weights)
         dense = cells.new_zeros(num_clips * num_clips, num_maps, hidden_size).index_copy(0, self.cell_index, cells)
         return dense.permute(1, 2, 0).reshape(num_maps, hidden_size, num_clips, num_clips)  # (num_maps, hidden, K, K)
 
