@@ -34,10 +34,14 @@ class BenchSettings:
         eval_batch_size (int): batch of the evaluation and of the plain forward.
         retrieval_preset (str): model of the retrieval section (d sets the bytes per video).
         corpus_sizes (tuple[int, ...]): exact-search corpora; faiss_size (int, optional): FAISS corpus, 0 skips.
-        num_queries (int): timed queries per corpus; ground_top_ks (tuple[int, ...]): `retrieve_and_ground` top-k.
+        num_queries (int): timed queries per corpus.
+        ground_top_ks (tuple[int, ...]): top-k of timed `retrieve_and_ground` calls (none by default: with the
+            ``activitynet`` model one grounded video costs about 30 s on a 2-core CPU).
         data_mb (float): MiB of features of the generated ActivityNet file.
         matmul_size (int, optional): side of the matmul of the FLOP/s limit (default 2048 on a CPU, 8192 on a GPU).
         bandwidth_mb (int, optional): MiB summed for the bandwidth limit (default 1024 on a CPU, 4096 on a GPU).
+        threads (int, optional): ``torch.set_num_threads`` for the run (default: torch's own choice). On a machine
+            shared with other jobs, 1 thread avoids waiting for a descheduled partner thread in every parallel region.
         seed (int): seed of every generated input.
     """
 
@@ -49,7 +53,7 @@ class BenchSettings:
     warmup_steps: int = 1
     ablation_preset: str | None = "charades"
     ablations: tuple[str, ...] | None = None
-    ablation_batch_size: int = 4
+    ablation_batch_size: int = 2
     eval_paragraphs: int = 200
     eval_model: str = "demo"
     eval_batch_size: int = 64
@@ -57,8 +61,9 @@ class BenchSettings:
     corpus_sizes: tuple[int, ...] = (10_000, 100_000)
     faiss_size: int | None = 1_000_000
     num_queries: int = 50
-    ground_top_ks: tuple[int, ...] = (1,)
+    ground_top_ks: tuple[int, ...] = ()
     data_mb: float = 1024
     matmul_size: int | None = None
     bandwidth_mb: int | None = None
+    threads: int | None = None
     seed: int = 0

@@ -169,6 +169,8 @@ def run_suite(sections: Sequence[str] = SECTIONS, settings: BenchSettings | None
         ValueError: an unknown section.
     """
     settings = settings or BenchSettings()
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         raise ValueError(f"unknown bench sections {unknown}; choose from {list(SECTIONS)} or 'all'")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from dmr_jrg_hf.bench import SECTIONS, BenchSettings, check_targets, format_table, run_suite
 from dmr_jrg_hf.errors import ConfigError
@@ -103,3 +104,13 @@ def test_bad_sections_and_ablations_are_rejected():
     )
     with pytest.raises(ConfigError, match="did you mean"):
         run_suite(["model"], settings)
+
+
+def test_threads_setting_applies_to_the_run():
+    before = torch.get_num_threads()
+    try:
+        report = run_suite([], BenchSettings(threads=1, matmul_size=32, bandwidth_mb=1))
+    finally:
+        torch.set_num_threads(before)
+    assert report["sections"] == [] and report["limits"]["threads"] == 1
+    assert report["environment"]["torch_threads"] == 1 and report["targets"] == []
