@@ -188,6 +188,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         data_mb=args.data_mb,
         matmul_size=args.matmul_size,
         bandwidth_mb=args.bandwidth_mb,
+        threads=args.threads,
         seed=args.seed,
     )
     report = run_suite(SECTIONS if args.section == "all" else [args.section], settings)
@@ -360,6 +361,7 @@ def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--matmul-size", type=int, help="matmul side of the FLOP/s limit; None: 2048 CPU, 8192 GPU")
     parser.add_argument("--bandwidth-mb", type=int, help="MiB summed for the bandwidth; None: 1024 CPU, 4096 GPU")
+    parser.add_argument("--threads", type=int, help="torch threads; None: torch's default (1 is steadier when shared)")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
 
 
