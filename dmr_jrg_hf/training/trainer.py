@@ -132,6 +132,8 @@ class DMRJRGTrainer:
 
     def _build(self):
         set_seed(self.args.seed)
+        if self.args.gradient_checkpointing:
+            self.model.activation_checkpointing_enable()
         self.collator = DMRJRGCollator(
             self.processor,
             self.features,

@@ -170,3 +170,15 @@ def test_bf16_and_gradient_accumulation(tmp_path, small_benchmark, build_model):
     assert output.global_step == 2, "12 paragraphs / batch 4 = 3 batches -> 2 optimizer steps with accumulation 2"
     assert all(torch.isfinite(tensor).all() for tensor in _weights(model).values())
     assert any(not torch.equal(before[name], tensor) for name, tensor in _weights(model).items())
+
+
+def test_gradient_checkpointing_trains_the_same_weights(tmp_path, small_benchmark, build_model):
+    results = []
+    for checkpointing in (False, True):
+        model, processor = build_model(seed=1, tan_implementation="valid_cells")
+        args = _args(tmp_path / str(checkpointing), gradient_checkpointing=checkpointing, save_every_epochs=0)
+        DMRJRGTrainer(model, processor, args, small_benchmark.paragraphs["train"], small_benchmark.features).train()
+        assert model.local_branch.temporal_adjacent_network.gradient_checkpointing is checkpointing
+        results.append(_weights(model))
+    for name, tensor in results[0].items():
+        torch.testing.assert_close(results[1][name], tensor, msg=f"gradient checkpointing changed {name}")
