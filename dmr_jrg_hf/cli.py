@@ -124,6 +124,7 @@ def _run_train(args: argparse.Namespace) -> int:
         train_batch_size=args.batch_size,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         mixed_precision=args.mixed_precision,
+        gradient_checkpointing=args.gradient_checkpointing,
         eval_every_epochs=args.eval_every if eval_rows else 0,
         resume_from_checkpoint=args.resume,
         show_progress=not args.quiet,
@@ -401,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--gradient-accumulation-steps", type=int, default=1)
     train.add_argument("--mixed-precision", default="no", choices=["no", "bf16", "fp16"])
+    train.add_argument(
+        "--gradient-checkpointing", action="store_true", help="recompute the TAN layers in backward (less memory)"
+    )
     train.add_argument("--eval-every", type=int, default=1, help="validate every N epochs")
     train.add_argument("--resume", help="checkpoint folder or 'latest'")
     train.add_argument("--max-train-paragraphs", type=int, help="train on the first N paragraphs only")
