@@ -40,8 +40,9 @@ class BenchSettings:
         data_mb (float): MiB of features of the generated ActivityNet file.
         matmul_size (int, optional): side of the matmul of the FLOP/s limit (default 2048 on a CPU, 8192 on a GPU).
         bandwidth_mb (int, optional): MiB summed for the bandwidth limit (default 1024 on a CPU, 4096 on a GPU).
-        threads (int, optional): ``torch.set_num_threads`` for the run (default: torch's own choice). On a machine
-            shared with other jobs, 1 thread avoids waiting for a descheduled partner thread in every parallel region.
+        threads (int, optional): ``torch.set_num_threads`` for the run. None: the count, 1 or torch's default,
+            whose fp32 matmul is faster at the start of the run. On a machine busy with other jobs one thread wins:
+            more threads wait for a descheduled partner in every parallel region.
         seed (int): seed of every generated input.
     """
 

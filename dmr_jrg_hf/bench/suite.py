@@ -24,7 +24,7 @@ import torch
 from ..configuration_dmr_jrg import ABLATION_PRESETS, DMRJRGConfig
 from .data import benchmark_data_preparation
 from .evaluation import benchmark_evaluation
-from .hardware import machine_limits
+from .hardware import machine_limits, matmul_flops
 from .memory import release_memory
 from .model_step import PAPER_BENCHMARK_SIZES, benchmark_model_step, projected_training_seconds
 from .retrieval import benchmark_retrieval
@@ -126,6 +126,23 @@ def _environment(settings: BenchSettings) -> dict[str, Any]:
     }
 
 
+def _choose_threads(settings: BenchSettings) -> dict[str, Any]:
+    """Set torch's thread count: the given one, or whichever of 1 and the default runs an fp32 matmul faster."""
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+        return {"threads": settings.threads, "by": "setting"}
+    device = torch.device(settings.device)
+    size = min(settings.matmul_size or 1024, 1024)
+    flops = {}
+    for threads in sorted({1, torch.get_num_threads()}):
+        torch.set_num_threads(threads)
+        flops[str(threads)] = matmul_flops(size, torch.float32, device, repeats=3)
+    best = max(flops, key=flops.get)
+    torch.set_num_threads(int(best))
+    logger.info("torch threads: %s (fp32 matmul FLOP/s by thread count: %s)", best, flops)
+    return {"threads": int(best), "by": "matmul", "matmul_flops_by_threads": flops}
+
+
 def check_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The performance targets of the package, each with the measured value, the limit and whether it is met.
 
@@ -169,8 +186,7 @@ def run_suite(sections: Sequence[str] = SECTIONS, settings: BenchSettings | None
         ValueError: an unknown section.
     """
     settings = settings or BenchSettings()
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
+    thread_choice = _choose_threads(settings)
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         raise ValueError(f"unknown bench sections {unknown}; choose from {list(SECTIONS)} or 'all'")
@@ -179,7 +195,7 @@ def run_suite(sections: Sequence[str] = SECTIONS, settings: BenchSettings | None
         "schema_version": SCHEMA_VERSION,
         "sections": chosen,
         "settings": json.loads(json.dumps(dataclasses.asdict(settings))),  # tuples as JSON lists
-        "environment": _environment(settings),
+        "environment": {**_environment(settings), "thread_choice": thread_choice},
         "load_average": {},
         "section_seconds": {},
     }

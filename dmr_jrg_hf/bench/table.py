@@ -31,8 +31,8 @@ def _limits(report: dict[str, Any]) -> list[str]:
     limits, environment = report["limits"], report["environment"]
     flops = ", ".join(f"{name} {_number(v and v / 1e9, 1)} GFLOP/s" for name, v in limits["matmul_flops"].items())
     return [
-        f"machine: {limits['device']}, {limits['threads']} threads ({environment['cpu_count']} CPUs), "
-        f"torch {environment['torch']}",
+        f"machine: {limits['device']}, {limits['threads']} threads ({environment['cpu_count']} CPUs; chosen by "
+        f"{environment['thread_choice']['by']}), torch {environment['torch']}",
         f"limits: matmul {flops}; read bandwidth {limits['read_bandwidth_bytes_per_s'] / 1e9:.2f} GB/s",
     ]
 
@@ -125,7 +125,8 @@ def format_table(report: dict[str, Any]) -> str:
 
     Example:
         >>> report = {"limits": {"device": "cpu", "threads": 2, "matmul_flops": {"fp32": 6e10, "bf16": None},
-        ...           "read_bandwidth_bytes_per_s": 7e9}, "environment": {"cpu_count": 2, "torch": "2.13"},
+        ...           "read_bandwidth_bytes_per_s": 7e9}, "environment": {"cpu_count": 2, "torch": "2.13",
+        ...           "thread_choice": {"by": "setting"}},
         ...           "sections": [], "load_average": {}, "section_seconds": {"limits": 3.0}, "targets": []}
         >>> print(format_table(report).splitlines()[1])
         limits: matmul fp32 60.0 GFLOP/s, bf16 - GFLOP/s; read bandwidth 7.00 GB/s

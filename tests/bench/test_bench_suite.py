@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from dmr_jrg_hf.bench import SECTIONS, BenchSettings, check_targets, format_table, run_suite
+from dmr_jrg_hf.bench import SECTIONS, BenchSettings, check_targets, format_table, run_suite, suite
 from dmr_jrg_hf.errors import ConfigError
 
 TINY = BenchSettings(
@@ -107,10 +107,23 @@ def test_bad_sections_and_ablations_are_rejected():
 
 
 def test_threads_setting_applies_to_the_run():
-    before = torch.get_num_threads()
-    try:
-        report = run_suite([], BenchSettings(threads=1, matmul_size=32, bandwidth_mb=1))
-    finally:
-        torch.set_num_threads(before)
-    assert report["sections"] == [] and report["limits"]["threads"] == 1
-    assert report["environment"]["torch_threads"] == 1 and report["targets"] == []
+    report = run_suite([], BenchSettings(threads=1, matmul_size=32, bandwidth_mb=1))
+    assert report["sections"] == [] and report["limits"]["threads"] == 1 and report["targets"] == []
+    assert report["environment"]["torch_threads"] == 1
+    assert report["environment"]["thread_choice"] == {"threads": 1, "by": "setting"}
+
+
+@pytest.mark.parametrize("faster", [1, 2])
+def test_threads_default_to_the_faster_matmul(monkeypatch, faster):
+    torch.set_num_threads(2)
+    monkeypatch.setattr(
+        suite, "matmul_flops", lambda *args, **kwargs: 2e9 if torch.get_num_threads() == faster else 1e9
+    )
+    report = run_suite([], BenchSettings(matmul_size=32, bandwidth_mb=1))
+    choice = report["environment"]["thread_choice"]
+    assert choice == {
+        "threads": faster,
+        "by": "matmul",
+        "matmul_flops_by_threads": {"1": 2e9 if faster == 1 else 1e9, "2": 2e9 if faster == 2 else 1e9},
+    }
+    assert torch.get_num_threads() == faster == report["limits"]["threads"]
