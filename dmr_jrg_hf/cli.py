@@ -362,7 +362,7 @@ def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--matmul-size", type=int, help="matmul side of the FLOP/s limit; None: 2048 CPU, 8192 GPU")
     parser.add_argument("--bandwidth-mb", type=int, help="MiB summed for the bandwidth; None: 1024 CPU, 4096 GPU")
-    parser.add_argument("--threads", type=int, help="torch threads; None: torch's default (1 is steadier when shared)")
+    parser.add_argument("--threads", type=int, help="torch threads; None: 1 or the default, the faster matmul")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
 
 

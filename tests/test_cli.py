@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from dmr_jrg_hf.cli import main, parse_overrides
 from dmr_jrg_hf.errors import ConfigError
@@ -114,7 +115,10 @@ def test_two_process_cpu_training_gathers_metrics(tmp_path):
 def test_bench_reports_a_model_step(capsys, tmp_path):
     output = tmp_path / "bench.json"
     args = ["bench", "model", "--presets", "tiny", "--steps", "1", "--ablations", "base", "--ablation-preset", "tiny"]
-    assert main([*args, "--matmul-size", "64", "--bandwidth-mb", "1", "--output", str(output)]) == 0
+    threads = str(torch.get_num_threads())  # the suite sets torch's thread count for the process
+    assert (
+        main([*args, "--matmul-size", "64", "--bandwidth-mb", "1", "--threads", threads, "--output", str(output)]) == 0
+    )
     report = json.loads(output.read_text())
     assert report["sections"] == ["model"] and [row["name"] for row in report["model"]] == ["tiny", "tiny/base"]
     assert report["model"][0]["batch_size"] == 4 and report["model"][0]["num_clips"] == 8
