@@ -131,12 +131,11 @@ def _choose_threads(settings: BenchSettings) -> dict[str, Any]:
     if settings.threads:
         torch.set_num_threads(settings.threads)
         return {"threads": settings.threads, "by": "setting"}
-    device = torch.device(settings.device)
     size = min(settings.matmul_size or 1024, 1024)
     flops = {}
-    for threads in sorted({1, torch.get_num_threads()}):
+    for threads in sorted({1, torch.get_num_threads()}):  # CPU threads, whatever the device of the run
         torch.set_num_threads(threads)
-        flops[str(threads)] = matmul_flops(size, torch.float32, device, repeats=3)
+        flops[str(threads)] = matmul_flops(size, torch.float32, torch.device("cpu"), repeats=3)
     best = max(flops, key=flops.get)
     torch.set_num_threads(int(best))
     logger.info("torch threads: %s (fp32 matmul FLOP/s by thread count: %s)", best, flops)
