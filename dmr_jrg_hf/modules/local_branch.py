@@ -123,7 +123,8 @@ class LocalConsistencyBranch(nn.Module):
         """``L_rec`` (Eq. 11) and ``L_rank`` (Eq. 12) over the real sentences and their top-Q proposals.
 
         With ``config.intra_video_contrast_weight > 0`` the same reconstructor call also decodes each sentence from
-        the whole video and from the complement of its best proposal, for `intra_video_contrast_loss`.
+        the whole video and from the complement of its top-scored proposal, for `intra_video_contrast_loss` (whose
+        "proposal" term is that top-scored proposal).
 
         Args:
             probs (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)): ``P_m``.
