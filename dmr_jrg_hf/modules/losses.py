@@ -136,17 +136,17 @@ def intra_video_contrast_loss(
 ) -> torch.Tensor:
     """Intra-video contrast of reconstructions (not in the paper; CPL, Zheng et al., CVPR 2022, Eq. 8-9).
 
-    ``max(0, L_p - L_whole + β_1) + max(0, L_p - L_comp + β_2)``: the best proposal must reconstruct its sentence
+    ``max(0, L_p - L_whole + β_1) + max(0, L_p - L_comp + β_2)``: the chosen proposal must reconstruct its sentence
     better than the whole video (a hard negative that contains the moment and everything else) and than the rest of
     the video outside the proposal (an easy negative). Eq. 11-12 alone reward any proposal that contains the moment,
     however long; trained against the whole video, the reconstructor stops reading context it does not need and the
     rank loss then prefers tight proposals.
 
     Args:
-        proposal_loss (torch.FloatTensor of shape (num_sentences,)): reconstruction loss of each sentence's best
+        proposal_loss (torch.FloatTensor of shape (num_sentences,)): reconstruction loss of each sentence's chosen
             proposal.
         whole_video_loss (torch.FloatTensor of shape (num_sentences,)): from all clips of the video.
-        complement_loss (torch.FloatTensor of shape (num_sentences,)): from the clips outside the best proposal.
+        complement_loss (torch.FloatTensor of shape (num_sentences,)): from the clips outside the chosen proposal.
         complement_exists (torch.BoolTensor of shape (num_sentences,)): False where the proposal is the whole video
             (no complement); those sentences have no complement term.
         whole_video_margin, complement_margin (float): β_1 and β_2.
