@@ -201,6 +201,13 @@ class DMRJRGConfig(PretrainedConfig):
             that pulls the whole score map ``P_m`` towards the 2D-TAN soft IoU labels of the sentence's
             best-reconstructing proposal among the Q, the way BTSE-TD pseudo-labels do (Eq. 20-21). Eq. 12 moves
             probability only among the Q proposals; this also lowers every other cell. 0.0 is the paper.
+        clip_alignment_weight (float, default 0.0): not in the paper; weight of the sentence-clip multiple-instance
+            alignment (`clip_alignment_loss`): each sentence must match its own video's best clip better than the
+            other videos of the batch. 0.0 is the paper (and builds no alignment module).
+        clip_alignment_temperature (float, default 0.1): softmax temperature of that alignment's cosine scores.
+        alignment_pseudo_label_weight (float, default 0.0): not in the paper; weight of a BCE that pulls ``P_m``
+            towards the 2D-TAN soft IoU labels of the cell the alignment points at (`aligned_moment_cells`). Needs
+            ``clip_alignment_weight > 0``. 0.0 is the paper.
         supervised_loss_weight (float, default 1.0): weight of the 2D-TAN BCE on timestamps ("full"/"semi" only).
         use_retrieval_branch (bool, default True): VPCMR (Eq. 1-7).
         use_temporal_adjacent_network (bool, default True): the TAN of VTC-LD; off gives the SCN-style "base" row.
@@ -268,6 +275,9 @@ class DMRJRGConfig(PretrainedConfig):
     contrast_whole_video_margin: float = 0.1
     contrast_complement_margin: float = 0.15
     reconstruction_pseudo_label_weight: float = 0.0
+    clip_alignment_weight: float = 0.0
+    clip_alignment_temperature: float = 0.1
+    alignment_pseudo_label_weight: float = 0.0
     global_loss_weight: float = 1.0
     temporal_loss_weight: float = 1.0
     distillation_loss_weight: float = 1.0
@@ -325,11 +335,18 @@ class DMRJRGConfig(PretrainedConfig):
             "triplet_margin retrieval_nce_weight global_nce_weight retrieval_loss_weight local_loss_weight "
             "rank_loss_weight global_loss_weight temporal_loss_weight distillation_loss_weight supervised_loss_weight "
             "intra_video_contrast_weight contrast_whole_video_margin contrast_complement_margin "
-            "reconstruction_pseudo_label_weight max_grad_norm "
+            "reconstruction_pseudo_label_weight clip_alignment_weight alignment_pseudo_label_weight max_grad_norm "
             "learning_rate"
         ).split():
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.clip_alignment_temperature <= 0:
+            raise ConfigError(f"clip_alignment_temperature must be > 0, got {self.clip_alignment_temperature!r}")
+        if self.alignment_pseudo_label_weight > 0 and self.clip_alignment_weight == 0:
+            raise ConfigError(
+                "alignment_pseudo_label_weight > 0 needs clip_alignment_weight > 0: without the alignment loss its "
+                "pseudo-labels come from an untrained similarity"
+            )
         if self.hidden_size % self.num_attention_heads:
             raise ConfigError(
                 f"hidden_size ({self.hidden_size}) must be divisible by "

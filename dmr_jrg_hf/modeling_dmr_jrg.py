@@ -19,6 +19,7 @@ from .modules.class_token_encoder import (
     ParagraphVideoRetrievalHead,
     VideoClassTokenEncoder,
 )
+from .modules.clip_alignment import SentenceClipAlignment, aligned_moment_cells, clip_alignment_loss
 from .modules.fusion import GlobalAlignmentBranch
 from .modules.input_checks import check_clip_features, check_map_mask, check_word_inputs
 from .modules.local_branch import LocalConsistencyBranch, top_candidate_cells
@@ -48,6 +49,10 @@ class DMRJRGModelOutput(ModelOutput):
             ``intra_video_contrast_weight > 0`` only).
         reconstruction_pseudo_label_loss (torch.FloatTensor scalar): BCE of ``P_m`` against the soft IoU labels of
             its best-reconstructing proposal (with ``reconstruction_pseudo_label_weight > 0`` only; not in the paper).
+        clip_alignment_loss (torch.FloatTensor scalar): sentence-clip multiple-instance alignment
+            (`clip_alignment_loss`; with ``clip_alignment_weight > 0`` only; not in the paper).
+        alignment_pseudo_label_loss (torch.FloatTensor scalar): BCE of ``P_m`` against the soft IoU labels of the
+            cell the alignment points at (with ``alignment_pseudo_label_weight > 0`` only; not in the paper).
         global_loss (torch.FloatTensor scalar): ``L_global = L_trip + β2·L_nce`` on ``S_g`` (VTFA-GD, §III-F).
         temporal_loss (torch.FloatTensor scalar): ``L_time = L^f + L^r`` (BTSE-TD, Eq. 20-22) plus the BTSE heads'
             term (`temporal_head_loss`).
@@ -71,6 +76,8 @@ class DMRJRGModelOutput(ModelOutput):
     rank_loss: torch.FloatTensor | None = None
     intra_video_contrast_loss: torch.FloatTensor | None = None
     reconstruction_pseudo_label_loss: torch.FloatTensor | None = None
+    clip_alignment_loss: torch.FloatTensor | None = None
+    alignment_pseudo_label_loss: torch.FloatTensor | None = None
     global_loss: torch.FloatTensor | None = None
     temporal_loss: torch.FloatTensor | None = None
     temporal_head_loss: torch.FloatTensor | None = None
@@ -126,7 +133,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
     ``sentence_encoder`` (Bi-LSTM, §III-C-1), ``temporal_map`` (clip projection + 2D max-pooled map, §III-C-2),
     ``local_branch`` (VTC-LD, Eq. 8-13), ``video_encoder``/``paragraph_encoder``/``retrieval_head`` (VPCMR, Eq. 1-7),
     ``global_branch`` (VTFA-GD, Eq. 14-16, E3 = ``video_encoder``), ``temporal_sync`` (BTSE-TD, Eq. 18-22); GRRM
-    (Eq. 17) is a loss. Frozen word vectors live in the persistent buffer ``word_vectors`` (`set_word_vectors`).
+    (Eq. 17) is a loss. ``clip_alignment`` (`SentenceClipAlignment`, not in the paper) is built only with
+    ``clip_alignment_weight > 0``. Frozen word vectors live in the persistent buffer ``word_vectors``
+    (`set_word_vectors`).
 
     With ``use_retrieval_branch=False`` (Table IV "base") there are no class-token encoders: `encode_videos` and
     `encode_paragraphs` raise, and retrieval uses `grounding_similarity` (mean over a paragraph's sentences of the best
@@ -158,6 +167,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         self.global_branch = GlobalAlignmentBranch(config) if config.use_global_branch else None
         use_sync = config.temporal_sync_directions != "none"
         self.temporal_sync = BidirectionalTemporalSync(config) if use_sync else None
+        self.clip_alignment = SentenceClipAlignment(config) if config.clip_alignment_weight > 0 else None
         self.post_init()
 
     def set_word_vectors(self, vectors: np.ndarray | torch.Tensor) -> None:
@@ -375,6 +385,8 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             inputs = {"word_ids": word_ids, "word_mask": word_mask, "masked_positions": masked_positions}
             maps = {"feature_maps": feature_maps, "logits": logits, "cell_mask": cell_mask}
             self._add_losses(output, inputs, sentence_mask, clips, video_tokens, masked_states, **maps)
+            if self.clip_alignment is not None:
+                self._add_alignment_losses(output, sentence_features, clips, sentence_mask, logits)
             if self.config.supervision != "weak":
                 output.supervised_loss = self._supervised_loss(
                     logits, cell_mask, durations, timestamps, has_timestamps
@@ -438,6 +450,20 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             )
             output.temporal_loss = sync_loss + output.temporal_head_loss
 
+    def _add_alignment_losses(self, output, sentence_features, clips, sentence_mask, logits):
+        """Fill `clip_alignment_loss` and, when weighted, `alignment_pseudo_label_loss` (`modules.clip_alignment`)."""
+        config = self.config
+        similarity = self.clip_alignment(sentence_features, clips)  # (batch, M, batch, K)
+        output.clip_alignment_loss = clip_alignment_loss(similarity, sentence_mask, config.clip_alignment_temperature)
+        if config.alignment_pseudo_label_weight > 0:
+            batch_index = torch.arange(similarity.shape[0], device=similarity.device)
+            own_similarity = similarity[batch_index, :, batch_index]  # (batch, M, K)
+            cells = aligned_moment_cells(own_similarity, self.valid_mask)  # (batch, M)
+            labels = soft_iou_labels(cells, self.cell_start, self.cell_end, config.min_iou, config.max_iou)
+            output.alignment_pseudo_label_loss = masked_binary_cross_entropy(
+                logits, labels, self.valid_mask & sentence_mask[..., None, None]
+            )
+
     def _supervised_loss(self, logits, cell_mask, durations, timestamps, has_timestamps) -> torch.Tensor:
         """2D-TAN BCE of ``P_m`` against IoU maps of the annotated moments (``supervision`` "full"/"semi")."""
         if timestamps is None or durations is None:
@@ -473,5 +499,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             (output.temporal_loss, config.temporal_loss_weight),
             (output.distillation_loss, config.distillation_loss_weight),
             (output.supervised_loss, config.supervised_loss_weight),
+            (output.clip_alignment_loss, config.clip_alignment_weight),
+            (output.alignment_pseudo_label_loss, config.alignment_pseudo_label_weight),
         ]
         return sum(weight * term for term, weight in weighted if term is not None)

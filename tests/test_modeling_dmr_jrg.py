@@ -19,6 +19,8 @@ LOSS_FIELDS = (
     "rank_loss",
     "intra_video_contrast_loss",
     "reconstruction_pseudo_label_loss",
+    "clip_alignment_loss",
+    "alignment_pseudo_label_loss",
     "global_loss",
     "temporal_loss",
     "temporal_head_loss",
@@ -108,7 +110,11 @@ def _pad(inputs: dict[str, torch.Tensor], extra_sentences: int, extra_words: int
 @pytest.mark.parametrize("supervision", ["weak", "full"])
 def test_padded_sentences_and_words_change_no_loss(supervision):
     model, inputs = _model(
-        supervision=supervision, intra_video_contrast_weight=1.0, reconstruction_pseudo_label_weight=1.0
+        supervision=supervision,
+        intra_video_contrast_weight=1.0,
+        reconstruction_pseudo_label_weight=1.0,
+        clip_alignment_weight=1.0,
+        alignment_pseudo_label_weight=1.0,
     )
     model.eval()
     base = model(**inputs, return_loss=True)
@@ -152,6 +158,30 @@ def test_optional_local_terms_add_to_the_local_loss_and_change_no_other_term(wei
         if name != "local_loss":
             assert torch.allclose(base[name], extra[name], atol=1e-6), name
     assert torch.isclose(extra.local_loss, base.local_loss + 0.5 * extra[loss_field], atol=1e-6)
+
+
+def test_alignment_terms_add_to_the_total_loss_and_change_no_other_term():
+    paper, inputs = _model(seed=5)
+    aligned, _ = _model(seed=5, clip_alignment_weight=0.5, alignment_pseudo_label_weight=2.0)
+    assert not any(name.startswith("clip_alignment.") for name, _ in paper.named_parameters()), "off: no module"
+    aligned.load_state_dict(paper.state_dict(), strict=False)  # same shared weights, alignment head of its own
+    base, extra = paper.eval()(**inputs, return_loss=True), aligned.eval()(**inputs, return_loss=True)
+    assert base.clip_alignment_loss is None and base.alignment_pseudo_label_loss is None
+    assert extra.clip_alignment_loss > 0 and extra.alignment_pseudo_label_loss > 0
+    for name in _losses(base):
+        assert torch.allclose(base[name], extra[name], atol=1e-6), name
+    expected = base.loss + 0.5 * extra.clip_alignment_loss + 2.0 * extra.alignment_pseudo_label_loss
+    assert torch.isclose(extra.loss, expected, atol=1e-5)
+    extra.alignment_pseudo_label_loss.backward()
+    assert aligned.local_branch.score_head.projection.weight.grad.abs().sum() > 0, "the pseudo-labels train P_m"
+    assert aligned.clip_alignment.sentence_projection.weight.grad is None, "and not the alignment that made them"
+
+
+def test_alignment_pseudo_labels_need_the_alignment_loss():
+    with pytest.raises(ConfigError, match="clip_alignment_weight"):
+        TESTER.prepare_config_and_inputs(alignment_pseudo_label_weight=1.0)
+    with pytest.raises(ConfigError, match="clip_alignment_temperature"):
+        TESTER.prepare_config_and_inputs(clip_alignment_weight=1.0, clip_alignment_temperature=0.0)
 
 
 def test_best_reconstructing_cell_is_one_of_the_sentences_proposals():
@@ -275,7 +305,13 @@ def test_supervised_modes_use_timestamps_of_flagged_paragraphs_only():
 
 # Ablations (paper Table IV) -------------------------------------------------------------------------------------
 
-OPTIONAL_LOSSES = {"supervised_loss", "intra_video_contrast_loss", "reconstruction_pseudo_label_loss"}
+OPTIONAL_LOSSES = {
+    "supervised_loss",
+    "intra_video_contrast_loss",
+    "reconstruction_pseudo_label_loss",
+    "clip_alignment_loss",
+    "alignment_pseudo_label_loss",
+}
 FULL_LOSSES = set(LOSS_FIELDS) - OPTIONAL_LOSSES  # the paper's weak training terms
 SWITCHES = [
     ({"use_score_distillation": False}, set(), {"distillation_loss"}),

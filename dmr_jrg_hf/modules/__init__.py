@@ -6,6 +6,7 @@ from .class_token_encoder import (
     ParagraphVideoRetrievalHead,
     VideoClassTokenEncoder,
 )
+from .clip_alignment import SentenceClipAlignment, aligned_moment_cells, clip_alignment_loss
 from .fusion import GlobalAlignmentBranch, SentenceMomentFusion, fuse_top_candidates
 from .local_branch import LocalConsistencyBranch, top_candidate_cells
 from .losses import (
@@ -35,11 +36,14 @@ __all__ = [
     "MomentScoreHead",
     "ParagraphClassTokenEncoder",
     "ParagraphVideoRetrievalHead",
+    "SentenceClipAlignment",
     "SentenceEncoder",
     "SentenceMomentFusion",
     "TemporalAdjacentNetwork",
     "TemporalFeatureMap",
     "VideoClassTokenEncoder",
+    "aligned_moment_cells",
+    "clip_alignment_loss",
     "cross_modal_retrieval_loss",
     "fuse_top_candidates",
     "grid_tensors",
