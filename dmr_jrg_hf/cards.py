@@ -214,12 +214,45 @@ def render_model_card(
         clip_fraction=f"1/{num_clips}" if num_clips else "1/K",
         vocab_size=len(processor.vocabulary) if processor is not None else getattr(config, "vocab_size", "-"),
         training_data=training_data or f"Trained on {benchmark.get('name', 'the dataset named in the metadata')}.",
+        objective_text=_objective_text(config),
         config_rows=[(name, getattr(config, name)) for name in _CONFIG_FIELDS] if config is not None else [],
         evaluation_text=_evaluation_text(evaluation),
         protocols=results_markdown(evaluation) if evaluation else [],
         package_version=__version__,
     )
     return str(card)
+
+
+_EQ23_WEIGHTS = (
+    "retrieval_loss_weight",
+    "local_loss_weight",
+    "global_loss_weight",
+    "temporal_loss_weight",
+    "distillation_loss_weight",
+)
+# Loss terms of the package that are not in the paper (config weight -> what it adds); 0 switches each off.
+_EXTRA_OBJECTIVES = {
+    "clip_alignment_weight": "sentence-clip multiple-instance alignment",
+    "alignment_pseudo_label_weight": "score-map pseudo-labels from that alignment",
+    "intra_video_contrast_weight": "CPL-style intra-video contrast of reconstructions",
+    "reconstruction_pseudo_label_weight": "score-map pseudo-labels from the best-reconstructing proposal",
+}
+
+
+def _objective_text(config) -> str:
+    """One sentence on the training objective: Eq. 23, its weights that are not 1, and the extra terms that are on."""
+    if config is None:
+        return ""
+    weights = [f"`{name}` = {getattr(config, name)}" for name in _EQ23_WEIGHTS if getattr(config, name) != 1.0]
+    extras = [
+        f"{text} (`{name}` = {getattr(config, name)})"
+        for name, text in _EXTRA_OBJECTIVES.items()
+        if getattr(config, name)
+    ]
+    text = "Objective: the paper's Eq. 23" + (f" with {', '.join(weights)}" if weights else "")
+    if extras:
+        text += ", plus terms that are not in the paper: " + "; ".join(extras)
+    return text + "."
 
 
 def _supervision_text(supervision: str) -> str:

@@ -90,3 +90,15 @@ def test_one_template_shipped_as_package_data():
     assert sorted(p.name for p in (root / "model_cards").iterdir()) == ["README.md"], "no second template"
     assert "dmr_jrg_hf/cards/model_card.md" in (root / "model_cards" / "README.md").read_text()
     assert '"cards/*.md"' in (root / "setup.py").read_text(), "template shipped with the package"
+
+
+def test_card_states_the_objective_and_every_term_not_in_the_paper(tiny_config):
+    paper = ModelCard(render_model_card(None, config=tiny_config)).text
+    assert "Objective: the paper's Eq. 23." in paper
+    extended = tiny_config.with_overrides(
+        clip_alignment_weight=1.0, alignment_pseudo_label_weight=10.0, temporal_loss_weight=0.1
+    )
+    body = ModelCard(render_model_card(None, config=extended)).text
+    assert "Eq. 23 with `temporal_loss_weight` = 0.1, plus terms that are not in the paper:" in body
+    assert "(`clip_alignment_weight` = 1.0)" in body and "(`alignment_pseudo_label_weight` = 10.0)" in body
+    assert "intra_video_contrast_weight" not in body, "terms that are off are not listed"
