@@ -4,9 +4,10 @@ import json
 import logging
 import sys
 
-from dmr_jrg_hf.demo import _save_plots, run_demo
+from dmr_jrg_hf.demo import _moment_lines, _save_plots, run_demo
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
+from dmr_jrg_hf.results import Moment, ParagraphResult, RetrievalHit, SentenceGrounding
 
 
 def test_demo_end_to_end_on_a_small_benchmark(tmp_path):
@@ -45,3 +46,18 @@ def test_demo_skips_the_plots_with_a_warning_without_matplotlib(monkeypatch, tmp
         assert _save_plots(None, None, None, [], {}, tmp_path) == {}
     assert "query plots skipped" in caplog.text and "viz" in caplog.text
     assert not any(tmp_path.iterdir()), "nothing written"
+
+
+def test_moment_lines_show_the_truth_only_in_the_true_video():
+    row = {"video_id": "v1", "timestamps": [[1.0, 4.0], [5.0, 9.5]]}
+    sentences = tuple(
+        SentenceGrounding(text, (Moment(start, end, score),))
+        for text, start, end, score in (("a", 0.5, 4.0, 0.9), ("b", 6.0, 9.0, 0.4))
+    )
+    true_video = ParagraphResult(RetrievalHit("v1", 2, 0.7), 10.0, sentences)
+    lines = _moment_lines(true_video, row)
+    assert lines[0].startswith("moments in v1 (#2;")
+    assert lines[1] == "  1. [   0.5,    4.0] score 0.90   truth [   1.0,    4.0]"
+    assert lines[2] == "  2. [   6.0,    9.0] score 0.40   truth [   5.0,    9.5]"
+    other = _moment_lines(ParagraphResult(RetrievalHit("v7", 1, 0.8), 10.0, sentences), row)
+    assert all(line.endswith("truth (other video)") for line in other[1:])
