@@ -40,7 +40,12 @@ def _assert_identical(first: dict, second: dict, case: str) -> None:
     assert not different, f"{case}: weights differ in {different[:5]}"
 
 
-def test_weak_training_never_reads_timestamps(tmp_path, small_benchmark, build_model):
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"clip_alignment_weight": 1.0, "alignment_pseudo_label_weight": 10.0}],
+    ids=["paper objective", "with the alignment pseudo-labels"],
+)
+def test_weak_training_never_reads_timestamps(tmp_path, small_benchmark, build_model, overrides):
     rows = small_benchmark.paragraphs["train"]
     rng = random.Random(3)
     scrambled = [
@@ -49,13 +54,13 @@ def test_weak_training_never_reads_timestamps(tmp_path, small_benchmark, build_m
     ]
     results = []
     for name, train_rows in (("original", rows), ("random timestamps", scrambled)):
-        model, processor = build_model(seed=1)
+        model, processor = build_model(seed=1, **overrides)
         DMRJRGTrainer(model, processor, _args(tmp_path / name), train_rows, small_benchmark.features).train()
         results.append(_weights(model))
     _assert_identical(*results, case="weak supervision with scrambled timestamps")
     changed = any(
         not torch.equal(a, b)
-        for a, b in zip(results[0].values(), build_model(seed=1)[0].state_dict().values(), strict=True)
+        for a, b in zip(results[0].values(), build_model(seed=1, **overrides)[0].state_dict().values(), strict=True)
     )
     assert changed, "training did not change any weight"
 
