@@ -128,7 +128,7 @@ def test_padded_sentences_and_words_change_no_loss(supervision):
 
 
 def test_permuting_the_batch_permutes_the_outputs():
-    model, _ = _model()
+    model, _ = _model(clip_alignment_weight=1.0, alignment_pseudo_label_weight=1.0)
     inputs = TESTER.prepare_inputs(model.config, batch_size=4)
     model.eval()
     order = torch.tensor([2, 0, 3, 1])
