@@ -159,6 +159,16 @@ def _configs_yaml(splits: Sequence[str], with_videos: bool) -> str:
     return "\n".join(lines)
 
 
+def _written_splits(report: PreparationReport) -> list[str]:
+    """Splits with at least one paragraph: an empty split has no parquet file (``datasets`` cannot load one)."""
+    return [split for split, stats in report.statistics.items() if stats["paragraphs"]]
+
+
+def _empty_splits_note(report: PreparationReport) -> str:
+    empty = [split for split in report.statistics if split not in _written_splits(report)]
+    return f"\nSplits with no paragraph left are not written: {', '.join(empty)}.\n" if empty else ""
+
+
 def _statistics_table(report: PreparationReport) -> str:
     lines = [
         "| split | paragraphs | sentences | sentences / paragraph (max) | videos | mean duration (s) |",
@@ -201,7 +211,7 @@ def render_dataset_card(spec: BenchmarkSpec, report: PreparationReport, video_co
             "license: other",
             "language:\n- en",
             "tags:\n- video-paragraph-retrieval\n- video-grounding\n- temporal-sentence-grounding",
-            _configs_yaml(list(report.statistics), video_counts is not None),
+            _configs_yaml(_written_splits(report), video_counts is not None),
             "---",
         ]
     )
@@ -235,6 +245,7 @@ paragraphs = datasets.load_dataset("path/or/repo", "paragraphs")
 ## Statistics
 
 {_statistics_table(report)}
+{_empty_splits_note(report)}
 
 The paper reports: {_PAPER_COUNTS.get(spec.name, "n/a")}.
 
@@ -294,16 +305,23 @@ def prepare_benchmark(
         PreparationReport: also written to ``report.json`` and ``skipped.jsonl``.
 
     Raises:
-        ConfigError, DataFormatError: as :func:`~dmr_jrg_hf.data.load_benchmark`, or for a non-empty ``out_dir``.
+        ConfigError, DataFormatError: as :func:`~dmr_jrg_hf.data.load_benchmark`, for a non-empty ``out_dir``, or when
+            no split has a paragraph left. A split left empty (every paragraph skipped) is not written, with a warning
+            and a note on the card.
     """
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory() as cache_dir:
         builder = make_builder(name, annotations_dir, features, cache_dir=cache_dir, **options)
         rows, report = builder.collect()
+    written = _written_splits(report)
+    if not written:
+        raise DataFormatError(f"{name}: no paragraph is left in any split, nothing to write\n{report.summary()}")
+    for split in sorted(set(rows) - set(written)):
+        logger.warning("%s: split %r has no paragraph left (see the report); it is not written", name, split)
     _prepare_out_dir(out_dir, overwrite)
     (out_dir / "paragraphs").mkdir()
-    for split, split_rows in rows.items():
-        dataset = datasets.Dataset.from_list(split_rows, features=paragraph_features())
+    for split in written:
+        dataset = datasets.Dataset.from_list(rows[split], features=paragraph_features())
         dataset.to_parquet(out_dir / "paragraphs" / f"{split}-00000-of-00001.parquet")
     video_counts = None
     if builder.feature_reader is not None:

@@ -96,6 +96,29 @@ def test_annotation_only_export_and_non_empty_folder(tmp_path):
     assert datasets.load_dataset(str(tmp_path / "out"), "paragraphs", cache_dir=str(tmp_path / "hf"))["test"].num_rows
 
 
+def test_a_split_left_empty_is_not_written_and_the_card_says_so(tmp_path, caplog):
+    without_validation_video = {video: length for video, length in LENGTHS.items() if video != "s2-d1.avi"}
+    features = write_random_features(without_validation_video, tmp_path / "f.hdf5", layout="tacos", feature_dim=8)
+    out = tmp_path / "out"
+    with caplog.at_level("WARNING", logger="dmr_jrg_hf.data.prepare"):
+        report = prepare_benchmark("tacos", _tacos_folder(tmp_path), features, out, missing_features="skip")
+    assert report.statistics["validation"]["paragraphs"] == 0
+    assert "split 'validation' has no paragraph left" in caplog.text
+    assert sorted(path.name for path in (out / "paragraphs").iterdir()) == [
+        "test-00000-of-00001.parquet",
+        "train-00000-of-00001.parquet",
+    ]
+    splits = [entry["split"] for entry in _card_metadata(out)["configs"][0]["data_files"]]
+    assert splits == ["train", "test"]
+    assert "Splits with no paragraph left are not written: validation." in (out / "README.md").read_text()
+    paragraphs = datasets.load_dataset(str(out), "paragraphs", cache_dir=str(tmp_path / "hf"))
+    assert {split: ds.num_rows for split, ds in paragraphs.items()} == {"train": 4, "test": 2}
+    nothing = write_random_features({"other.avi": 5}, tmp_path / "none.hdf5", layout="tacos", feature_dim=8)
+    with pytest.raises(DataFormatError, match="no paragraph is left in any split"):
+        prepare_benchmark("tacos", tmp_path / "tacos", nothing, tmp_path / "none", missing_features="skip")
+    assert not (tmp_path / "none").exists(), "nothing written"
+
+
 @pytest.mark.slow
 def test_script_on_real_charades_with_generated_features(tmp_path):
     annotations = SHARED_BENCHMARKS / "charades_sta"
