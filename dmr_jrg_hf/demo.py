@@ -18,10 +18,11 @@ from typing import Any
 from .configuration_dmr_jrg import DMRJRGConfig
 from .data.synthetic import SyntheticBenchmark, generate_synthetic_benchmark
 from .hub import complete_model_folder
-from .inference import VideoCorpusIndex, retrieve_and_ground
+from .inference import VideoCorpusIndex, ground, retrieve, retrieve_and_ground
 from .metrics import format_results_table
 from .modeling_dmr_jrg import DMRJRGModel
 from .processing_dmr_jrg import DMRJRGProcessor
+from .results import ParagraphResult
 from .training import DMRJRGTrainer, TrainingArguments, evaluate_baselines, evaluate_model
 
 __all__ = ["DEMO_CONFIG_OVERRIDES", "DEMO_WORD_VECTOR_POSTPROCESSING", "DemoResult", "demo_config", "run_demo"]
@@ -43,8 +44,8 @@ DEMO_CONFIG_OVERRIDES: dict[str, Any] = {
     "tan_padding": 2,
     "train_batch_size": 16,
     "learning_rate": 1e-3,
-    "num_train_epochs": 10,
-    "lr_decay_epochs": 5,
+    "num_train_epochs": 15,
+    "lr_decay_epochs": 7,
     "clip_alignment_weight": 1.0,
     "alignment_pseudo_label_weight": 10.0,
     "temporal_loss_weight": 0.1,
@@ -107,17 +108,20 @@ def _query_example(
     index = VideoCorpusIndex.build(
         model, processor, {v: benchmark.features[v] for v in durations}, durations, show_progress=False
     )
-    results = retrieve_and_ground(model, processor, list(row["sentences"]), index, top_k=top_k)
-    lines = [f"query paragraph (ground truth video {row['video_id']}):"]
-    lines += [f"  {i + 1}. {sentence}" for i, sentence in enumerate(row["sentences"])]
+    sentences, video_id = list(row["sentences"]), row["video_id"]
+    results = retrieve_and_ground(model, processor, sentences, index, top_k=top_k)
+    lines = [f"query paragraph (ground truth video {video_id}):"]
+    lines += [f"  {i + 1}. {sentence}" for i, sentence in enumerate(sentences)]
     lines.append("retrieved videos:")
     for result in results:
-        marker = "  <- ground truth" if result.hit.video_id == row["video_id"] else ""
+        marker = "  <- ground truth" if result.hit.video_id == video_id else ""
         lines.append(f"  #{result.hit.rank} {result.hit.video_id}  score {result.hit.score:.3f}{marker}")
-    # the top video's moments, and the ground-truth video's when it is retrieved lower down
-    shown = [results[0]] + [r for r in results[1:] if r.hit.video_id == row["video_id"]]
-    for result in shown:
-        lines += _moment_lines(result, row)
+    lines += _moment_lines(results[0], row)
+    ranking = retrieve(model, processor, sentences, index, top_k=len(index))
+    truth_hit = next(hit for hit in ranking if hit.video_id == video_id)
+    if truth_hit.rank > 1:  # grounding on its own: the moments in the true video, wherever it ranks
+        truth = ground(model, processor, sentences, benchmark.features[video_id], row["duration"])
+        lines += _moment_lines(ParagraphResult(truth_hit, row["duration"], truth), row)
     return "\n".join(lines), _save_plots(model, processor, index, results, row, plot_dir)
 
 

@@ -28,7 +28,12 @@ def test_demo_end_to_end_on_a_small_benchmark(tmp_path):
     assert all(0.0 <= value <= 100.0 for value in saved["model"]["vprg"].values())
     for protocol in ("[vprg]", "[vcmr]", "[retrieval]", "[grounding]", "query_free_saliency"):
         assert protocol in result.table, protocol
-    assert "retrieved videos:" in result.query_report and "truth" in result.query_report
+    assert "retrieved videos:" in result.query_report
+    true_video = result.query_report.splitlines()[0].split("ground truth video ")[1].rstrip("):")
+    assert f"moments in {true_video} (#" in result.query_report, "the true video's moments, wherever it ranks"
+    lines = result.query_report.splitlines()
+    num_sentences = lines.index("retrieved videos:") - 1
+    assert result.query_report.count("truth [") == num_sentences, "each sentence against its true moment, once"
     plots = {name: tmp_path / "plots" / f"{name}.png" for name in ("retrieval", "timeline", "score_maps")}
     assert result.plots == plots, "the query's three plots in plots/"
     assert all(path.read_bytes()[:4] == b"\x89PNG" for path in result.plots.values()), "query plots written as PNG"
