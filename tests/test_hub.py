@@ -233,6 +233,33 @@ def test_push_then_from_pretrained_through_a_loopback_hub(saved, tmp_path):
     _assert_same_outputs(found, expected, "push + trust_remote_code from the Hub")
 
 
+@pytest.mark.slow
+def test_processor_push_to_hub_round_trip(saved, tmp_path):
+    folder, _, expected = saved
+    local = tmp_path / "processor"
+    DMRJRGProcessor.from_pretrained(folder).save_pretrained(local)
+    with FakeHub(tmp_path / "hub") as hub:
+        env = {
+            **os.environ,
+            "HF_ENDPOINT": hub.endpoint,
+            "HF_HUB_OFFLINE": "0",
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HOME": str(tmp_path / "hf_home"),
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+        script = (
+            "import sys, json; from dmr_jrg_hf import DMRJRGProcessor; "
+            "DMRJRGProcessor.from_pretrained(sys.argv[1]).push_to_hub('me/dmr-jrg-processor', token='t'); "
+            "loaded = DMRJRGProcessor.from_pretrained('me/dmr-jrg-processor'); "
+            "print(json.dumps(loaded(text=json.loads(sys.argv[2]))['word_ids'].tolist()))"
+        )
+        result = _run([sys.executable, "-c", script, str(folder), json.dumps(PARAGRAPHS)], env, tmp_path)
+        stored = hub.repo("model", "me/dmr-jrg-processor").files()
+        assert stored == sorted([p.name for p in local.iterdir()] + ["README.md"]), "processor files + a card"
+        assert not hub.unhandled, f"requests the fake Hub does not implement: {hub.unhandled}"
+    np.testing.assert_array_equal(np.array(json.loads(result.stdout.splitlines()[-1])), expected["word_ids"])
+
+
 def test_complete_model_folder_adds_code_and_card_to_a_trained_folder(saved, tmp_path):
     folder, _, _ = saved
     model = DMRJRGModel.from_pretrained(folder)
