@@ -199,6 +199,18 @@ def test_trust_remote_code_without_the_package(saved, tmp_path):
     _assert_same_outputs(found, expected, "trust_remote_code from a folder")
 
 
+def _hub_env(hub: FakeHub, home: Path) -> dict[str, str]:
+    """Environment of a subprocess that talks to the loopback Hub, with the package importable from the checkout."""
+    return {
+        **os.environ,
+        "HF_ENDPOINT": hub.endpoint,
+        "HF_HUB_OFFLINE": "0",
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HOME": str(home),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+
+
 @pytest.mark.slow
 def test_push_then_from_pretrained_through_a_loopback_hub(saved, tmp_path):
     folder, _, expected = saved
@@ -207,14 +219,7 @@ def test_push_then_from_pretrained_through_a_loopback_hub(saved, tmp_path):
     (benchmark / "README.md").write_text("---\nconfigs: []\n---\n# tiny benchmark\n")
     (benchmark / "data" / "test.jsonl").write_text('{"video_id": "v1"}\n')
     with FakeHub(tmp_path / "hub") as hub:
-        env = {
-            **os.environ,
-            "HF_ENDPOINT": hub.endpoint,
-            "HF_HUB_OFFLINE": "0",
-            "HF_HUB_DISABLE_XET": "1",
-            "HF_HOME": str(tmp_path / "push_home"),
-            "PYTHONPATH": str(REPO_ROOT),
-        }
+        env = _hub_env(hub, tmp_path / "push_home")
         push = (
             "import sys; from dmr_jrg_hf.hub import push_model_to_hub, push_benchmark_to_hub; "
             "print(push_model_to_hub(sys.argv[1], 'me/dmr-jrg-tiny', token='t'), "
@@ -239,14 +244,7 @@ def test_processor_push_to_hub_round_trip(saved, tmp_path):
     local = tmp_path / "processor"
     DMRJRGProcessor.from_pretrained(folder).save_pretrained(local)
     with FakeHub(tmp_path / "hub") as hub:
-        env = {
-            **os.environ,
-            "HF_ENDPOINT": hub.endpoint,
-            "HF_HUB_OFFLINE": "0",
-            "HF_HUB_DISABLE_XET": "1",
-            "HF_HOME": str(tmp_path / "hf_home"),
-            "PYTHONPATH": str(REPO_ROOT),
-        }
+        env = _hub_env(hub, tmp_path / "hf_home")
         script = (
             "import sys, json; from dmr_jrg_hf import DMRJRGProcessor; "
             "DMRJRGProcessor.from_pretrained(sys.argv[1]).push_to_hub('me/dmr-jrg-processor', token='t'); "
