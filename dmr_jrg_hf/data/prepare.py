@@ -165,7 +165,7 @@ def _written_splits(report: PreparationReport) -> list[str]:
 
 
 def _empty_splits_note(report: PreparationReport) -> str:
-    empty = [split for split in report.statistics if split not in _written_splits(report)]
+    empty = [split for split, stats in report.statistics.items() if not stats["paragraphs"]]
     return f"\nSplits with no paragraph left are not written: {', '.join(empty)}.\n" if empty else ""
 
 
