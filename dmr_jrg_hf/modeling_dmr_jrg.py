@@ -91,6 +91,17 @@ class DMRJRGModelOutput(ModelOutput):
     fused_video_embeddings: torch.FloatTensor | None = None
 
 
+def _duplicate_pairs(video_group_ids: torch.Tensor | None, batch: int) -> torch.Tensor | None:
+    """(batch, batch) bool, True at ``(i, j)``, ``i != j``, where samples i and j show the same video; None without
+    group ids (every sample its own video)."""
+    if video_group_ids is None:
+        return None
+    if tuple(video_group_ids.shape) != (batch,):
+        raise InputError(f"video_group_ids: expected shape ({batch},), got {tuple(video_group_ids.shape)}")
+    eye = torch.eye(batch, dtype=torch.bool, device=video_group_ids.device)
+    return (video_group_ids[:, None] == video_group_ids[None, :]) & ~eye
+
+
 class DMRJRGPreTrainedModel(PreTrainedModel):
     """Weight initialisation and `from_pretrained`/`save_pretrained` plumbing of DMR-JRG."""
 
@@ -338,6 +349,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         durations: torch.FloatTensor | None = None,
         timestamps: torch.FloatTensor | None = None,
         has_timestamps: torch.BoolTensor | None = None,
+        video_group_ids: torch.LongTensor | None = None,
         return_loss: bool | None = None,
         return_dict: bool = True,
     ) -> DMRJRGModelOutput | tuple:
@@ -356,6 +368,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
                 ``config.supervision`` is ``"full"`` or ``"semi"`` (never in weak mode).
             has_timestamps (torch.BoolTensor of shape (batch,), optional): paragraphs whose timestamps the
                 supervised loss may use (default: all of them).
+            video_group_ids (torch.LongTensor of shape (batch,), optional): equal values mark samples of the same video
+                (a video with several paragraphs, as in TACoS). Pairs of such samples are not negatives of the
+                contrastive losses (VPCMR, VTFA-GD, the clip alignment). Default: every sample has its own video.
             return_loss (bool, optional): compute losses; defaults to ``self.training``. Without losses BTSE-TD and
                 VTFA-GD are not run.
             return_dict (bool): return a `DMRJRGModelOutput` (else a tuple of its set fields).
@@ -384,9 +399,12 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             masked_states, _ = self._encode_words(masked_word_ids, word_mask)
             inputs = {"word_ids": word_ids, "word_mask": word_mask, "masked_positions": masked_positions}
             maps = {"feature_maps": feature_maps, "logits": logits, "cell_mask": cell_mask}
-            self._add_losses(output, inputs, sentence_mask, clips, video_tokens, masked_states, **maps)
+            duplicate_pairs = _duplicate_pairs(video_group_ids, word_ids.shape[0])
+            self._add_losses(
+                output, inputs, sentence_mask, clips, video_tokens, masked_states, duplicate_pairs, **maps
+            )
             if self.clip_alignment is not None:
-                self._add_alignment_losses(output, sentence_features, clips, sentence_mask, logits)
+                self._add_alignment_losses(output, sentence_features, clips, sentence_mask, logits, duplicate_pairs)
             if self.config.supervision != "weak":
                 output.supervised_loss = self._supervised_loss(
                     logits, cell_mask, durations, timestamps, has_timestamps
@@ -395,7 +413,17 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         return output if return_dict else output.to_tuple()
 
     def _add_losses(
-        self, output, inputs, sentence_mask, clips, video_tokens, masked_states, feature_maps, logits, cell_mask
+        self,
+        output,
+        inputs,
+        sentence_mask,
+        clips,
+        video_tokens,
+        masked_states,
+        duplicate_pairs,
+        feature_maps,
+        logits,
+        cell_mask,
     ):
         """Fill the weak-supervision loss terms of `output` (Eq. 2-22) for the parts the config enables."""
         config = self.config
@@ -429,7 +457,12 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             scale = self.retrieval_head.scale()
             similarity = output.retrieval_similarity
             output.retrieval_loss = cross_modal_retrieval_loss(
-                similarity, scale, config.triplet_margin, config.retrieval_nce_weight, config.triplet_negatives
+                similarity,
+                scale,
+                config.triplet_margin,
+                config.retrieval_nce_weight,
+                config.triplet_negatives,
+                duplicate_pairs,
             )
         if self.global_branch is not None:
             fused = self.global_branch(feature_maps, top_cells, sentence_mask, video_tokens, self.video_encoder)
@@ -441,6 +474,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
                 config.triplet_margin,
                 config.global_nce_weight,
                 config.triplet_negatives,
+                duplicate_pairs,
             )
             if config.use_score_distillation:
                 output.distillation_loss = score_distillation_loss(similarity, output.grounding_similarity)
@@ -450,11 +484,13 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             )
             output.temporal_loss = sync_loss + output.temporal_head_loss
 
-    def _add_alignment_losses(self, output, sentence_features, clips, sentence_mask, logits):
+    def _add_alignment_losses(self, output, sentence_features, clips, sentence_mask, logits, duplicate_pairs):
         """Fill `clip_alignment_loss` and, when weighted, `alignment_pseudo_label_loss` (`modules.clip_alignment`)."""
         config = self.config
         similarity = self.clip_alignment(sentence_features, clips)  # (batch, M, batch, K)
-        output.clip_alignment_loss = clip_alignment_loss(similarity, sentence_mask, config.clip_alignment_temperature)
+        output.clip_alignment_loss = clip_alignment_loss(
+            similarity, sentence_mask, config.clip_alignment_temperature, duplicate_pairs
+        )
         if config.alignment_pseudo_label_weight > 0:
             batch_index = torch.arange(similarity.shape[0], device=similarity.device)
             own_similarity = similarity[batch_index, :, batch_index]  # (batch, M, K)

@@ -177,6 +177,25 @@ def test_alignment_terms_add_to_the_total_loss_and_change_no_other_term():
     assert aligned.clip_alignment.sentence_projection.weight.grad is None, "and not the alignment that made them"
 
 
+def test_samples_of_one_video_are_not_each_others_negatives():
+    model, _ = _model(clip_alignment_weight=1.0, alignment_pseudo_label_weight=1.0)
+    inputs = TESTER.prepare_inputs(model.config, batch_size=4)
+    inputs["clip_features"][2] = inputs["clip_features"][0]  # paragraphs 0 and 2 describe one video
+    model.eval()
+    base = model(**inputs, return_loss=True)
+    distinct = model(**inputs, video_group_ids=torch.tensor([0, 1, 2, 3]), return_loss=True)
+    grouped = model(**inputs, video_group_ids=torch.tensor([0, 1, 0, 3]), return_loss=True)
+    for name in _losses(base) | {"loss"}:
+        assert torch.equal(base[name], distinct[name]), f"{name}: distinct groups are the default"
+    contrastive = {"retrieval_loss", "global_loss", "clip_alignment_loss"}
+    for name in contrastive:
+        assert not torch.isclose(base[name], grouped[name]), f"{name} ignores the shared video"
+    for name in _losses(base) - contrastive:
+        assert torch.equal(base[name], grouped[name]), f"{name} has no negatives to drop"
+    with pytest.raises(InputError, match="video_group_ids"):
+        model(**inputs, video_group_ids=torch.tensor([0, 1]), return_loss=True)
+
+
 def test_alignment_pseudo_labels_need_the_alignment_loss():
     with pytest.raises(ConfigError, match="clip_alignment_weight"):
         TESTER.prepare_config_and_inputs(alignment_pseudo_label_weight=1.0)

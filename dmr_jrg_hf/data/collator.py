@@ -17,6 +17,9 @@ __all__ = ["DMRJRGCollator"]
 class DMRJRGCollator:
     """Collate paragraph rows (``video_id, duration, sentences, timestamps``) into a model batch.
 
+    The batch also holds ``video_group_ids`` (B,): the position of each row's video among the batch's first
+    occurrences, so that two paragraphs of one video (TACoS has up to 19) are not each other's negatives.
+
     Args:
         processor: a `DMRJRGProcessor`.
         features (Mapping[str, np.ndarray]): video id -> per-frame features ``(T, D)`` (dict, HDF5 or npy reader).
@@ -54,6 +57,7 @@ class DMRJRGCollator:
             video_ids=video_ids,
             mask_seed=self._mask_seed(rows),
         )
+        batch["video_group_ids"] = torch.tensor([video_ids.index(video_id) for video_id in video_ids])
         if self.include_timestamps:
             batch["has_timestamps"] = torch.tensor([bool(row.get("has_timestamps", True)) for row in rows])
         return dict(batch)

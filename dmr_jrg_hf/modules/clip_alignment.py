@@ -51,21 +51,30 @@ class SentenceClipAlignment(nn.Module):
         return torch.einsum("bmh,vkh->bmvk", sentences, clips)
 
 
-def clip_alignment_loss(similarity: torch.Tensor, sentence_mask: torch.Tensor, temperature: float) -> torch.Tensor:
+def clip_alignment_loss(
+    similarity: torch.Tensor,
+    sentence_mask: torch.Tensor,
+    temperature: float,
+    duplicate_pairs: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Multiple-instance InfoNCE: each real sentence picks its own video among the batch's videos.
 
     The score of sentence ``(b, m)`` for video ``v`` is its best clip there, ``max_k S[b, m, v, k]``; the loss is the
     cross-entropy of ``score / temperature`` over videos with video ``b`` as the target, averaged over real sentences.
     Another video of the batch that happens to show the same event counts as a negative (as in-batch negatives do
-    in Eq. 2-7).
+    in Eq. 2-7); another batch row with the very same video (``duplicate_pairs``) is left out.
 
     Args:
         similarity (torch.FloatTensor of shape (batch, num_sentences, batch, num_clips)): `SentenceClipAlignment`.
         sentence_mask (torch.BoolTensor of shape (batch, num_sentences)): real sentences.
         temperature (float): softmax temperature of the cosine scores.
+        duplicate_pairs (torch.BoolTensor of shape (batch, batch), optional): True at ``(i, j)``, ``i != j``, where
+            rows i and j show the same video.
     """
     batch, num_sentences = sentence_mask.shape
     video_scores = similarity.amax(dim=-1) / temperature  # (batch, M, batch)
+    if duplicate_pairs is not None:
+        video_scores = video_scores.masked_fill(duplicate_pairs[:, None, :], float("-inf"))
     targets = torch.arange(batch, device=similarity.device)[:, None].expand(batch, num_sentences)
     losses = F.cross_entropy(video_scores.flatten(0, 1), targets.flatten(), reduction="none")  # (batch*M,)
     weights = sentence_mask.flatten().to(losses.dtype)

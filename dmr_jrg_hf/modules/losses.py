@@ -18,20 +18,30 @@ __all__ = [
 ]
 
 
-def info_nce_loss(similarity: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
+def info_nce_loss(
+    similarity: torch.Tensor, logit_scale: torch.Tensor, duplicate_pairs: torch.Tensor | None = None
+) -> torch.Tensor:
     """Symmetric InfoNCE, ``L_nce = L_nce^{t2v} + L_nce^{v2t}`` (Eq. 2-4).
 
     Args:
         similarity (torch.FloatTensor of shape (batch, batch)): cosine ``S(t_b, v_z)``, paragraph rows x video
             columns; the positives are on the diagonal.
         logit_scale (torch.FloatTensor scalar): λ (already exponentiated and clamped).
+        duplicate_pairs (torch.BoolTensor of shape (batch, batch), optional): True at ``(i, j)``, ``i != j``, where
+            samples i and j show the same video (a video with several paragraphs, as in TACoS). Those pairs are left
+            out of the softmax: Eq. 2-4 take every other sample of the batch as a negative, which would push a
+            paragraph away from its own video.
     """
     logits = similarity * logit_scale
+    if duplicate_pairs is not None:
+        logits = logits.masked_fill(duplicate_pairs, float("-inf"))
     targets = torch.arange(similarity.shape[0], device=similarity.device)
     return F.cross_entropy(logits, targets) + F.cross_entropy(logits.t(), targets)
 
 
-def triplet_ranking_loss(similarity: torch.Tensor, margin: float, negatives: str = "all") -> torch.Tensor:
+def triplet_ranking_loss(
+    similarity: torch.Tensor, margin: float, negatives: str = "all", duplicate_pairs: torch.Tensor | None = None
+) -> torch.Tensor:
     """Symmetric triplet ranking loss with in-batch negatives, ``L_trip = L_trip^{t2v} + L_trip^{v2t}`` (Eq. 5-7).
 
     Note:
@@ -46,23 +56,35 @@ def triplet_ranking_loss(similarity: torch.Tensor, margin: float, negatives: str
             diagonal.
         margin (float): Δ.
         negatives (str): "all" or "hardest".
+        duplicate_pairs (torch.BoolTensor of shape (batch, batch), optional): pairs of samples of one video, which
+            are not negatives (`info_nce_loss`).
     """
-    batch = similarity.shape[0]
     positives = similarity.diagonal()
-    eye = torch.eye(batch, dtype=torch.bool, device=similarity.device)
-    text_to_video = (margin + similarity - positives[:, None]).clamp(min=0).masked_fill(eye, 0.0)  # (batch, batch)
-    video_to_text = (margin + similarity - positives[None, :]).clamp(min=0).masked_fill(eye, 0.0)
+    not_negative = torch.eye(similarity.shape[0], dtype=torch.bool, device=similarity.device)
+    if duplicate_pairs is not None:
+        not_negative = not_negative | duplicate_pairs
+    text_to_video = (margin + similarity - positives[:, None]).clamp(min=0).masked_fill(not_negative, 0.0)
+    video_to_text = (margin + similarity - positives[None, :]).clamp(min=0).masked_fill(not_negative, 0.0)
     if negatives == "hardest":
         return text_to_video.max(dim=1).values.mean() + video_to_text.max(dim=0).values.mean()
-    num_negatives = max(batch - 1, 1)
-    return (text_to_video.sum() + video_to_text.sum()) / (batch * num_negatives)
+    num_negatives = (~not_negative).sum().clamp(min=1)  # per direction
+    return (text_to_video.sum() + video_to_text.sum()) / num_negatives
 
 
 def cross_modal_retrieval_loss(
-    similarity: torch.Tensor, logit_scale: torch.Tensor, margin: float, nce_weight: float, negatives: str = "all"
+    similarity: torch.Tensor,
+    logit_scale: torch.Tensor,
+    margin: float,
+    nce_weight: float,
+    negatives: str = "all",
+    duplicate_pairs: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``L = L_trip + β·L_nce``: L_cmr of VPCMR (§III-D, with β1) and L_global of VTFA-GD (§III-F, with β2)."""
-    return triplet_ranking_loss(similarity, margin, negatives) + nce_weight * info_nce_loss(similarity, logit_scale)
+    """``L = L_trip + β·L_nce``: L_cmr of VPCMR (§III-D, with β1) and L_global of VTFA-GD (§III-F, with β2).
+
+    ``duplicate_pairs`` (batch, batch) marks pairs of samples of one video, which are not negatives
+    (`info_nce_loss`)."""
+    triplet = triplet_ranking_loss(similarity, margin, negatives, duplicate_pairs)
+    return triplet + nce_weight * info_nce_loss(similarity, logit_scale, duplicate_pairs)
 
 
 def reconstruction_loss(

@@ -52,3 +52,9 @@ def test_masks_change_with_epoch_and_repeat_within_it(tiny_processor, features):
 def test_missing_video_is_named(tiny_processor, features):
     with pytest.raises(InputError, match="v3"):
         DMRJRGCollator(tiny_processor, features)([dict(ROWS[0], video_id="v3")])
+
+
+def test_rows_of_one_video_share_a_group_id(tiny_processor, features):
+    rows = [ROWS[1], ROWS[0], dict(ROWS[1], sentences=["the dog sits"]), ROWS[0]]
+    assert DMRJRGCollator(tiny_processor, features)(rows)["video_group_ids"].tolist() == [0, 1, 0, 1]
+    assert DMRJRGCollator(tiny_processor, features)(ROWS)["video_group_ids"].tolist() == [0, 1]

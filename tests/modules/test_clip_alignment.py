@@ -80,3 +80,15 @@ def test_alignment_module_shapes_and_cosine_range():
     similarity = module(torch.randn(3, 4, config.hidden_size), torch.randn(5, config.num_clips, config.hidden_size))
     assert similarity.shape == (3, 4, 5, config.num_clips)
     assert similarity.abs().max() <= 1.0 + 1e-6
+
+
+def test_alignment_loss_leaves_out_other_rows_of_the_same_video():
+    sentence_mask = torch.ones(3, 1, dtype=torch.bool)
+    similarity = torch.rand(3, 1, 3, 4, generator=torch.Generator().manual_seed(0))
+    duplicates = torch.tensor([[False, True, False], [True, False, False], [False, False, False]])
+    masked = clip_alignment_loss(similarity, sentence_mask, 0.1, duplicates)
+    changed = similarity.clone()
+    changed[0, :, 1] = 5.0  # row 0's score for row 1's copy of its video no longer matters
+    changed[1, :, 0] = 5.0
+    assert torch.isclose(clip_alignment_loss(changed, sentence_mask, 0.1, duplicates), masked)
+    assert not torch.isclose(clip_alignment_loss(changed, sentence_mask, 0.1), masked)

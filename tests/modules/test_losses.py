@@ -94,6 +94,28 @@ def test_triplet_averages_over_all_in_batch_negatives():
     assert triplet_ranking_loss(torch.tensor([[0.3]]), 0.2) == 0, "a batch of one has no negative"
 
 
+def test_pairs_of_one_video_are_not_negatives():
+    # samples 0 and 1 are two paragraphs of the same video: S[0, 1] and S[1, 0] are positives in disguise
+    similarity = torch.tensor([[0.8, 0.9, 0.1], [0.85, 0.9, 0.2], [0.3, 0.1, 0.5]])
+    duplicates = torch.tensor([[False, True, False], [True, False, False], [False, False, False]])
+    scale = torch.tensor(2.0)
+    # InfoNCE: rows/columns 0 and 1 lose each other from the softmax
+    t2v = [[0.8, 0.1], [0.9, 0.2], [0.5, 0.3, 0.1]]  # target first, then the remaining negatives
+    v2t = [[0.8, 0.3], [0.9, 0.1], [0.5, 0.1, 0.2]]
+    expected = sum(-math.log(math.exp(2 * r[0]) / sum(math.exp(2 * x) for x in r)) / 3 for r in t2v + v2t)
+    assert math.isclose(info_nce_loss(similarity, scale, duplicates).item(), expected, rel_tol=1e-6)
+    # triplet: 4 negatives per direction; t2v hinges 0.2+0.1-0.8, 0.2+0.2-0.9, 0.2+0.3-0.5, 0.2+0.1-0.5 -> all 0;
+    # v2t hinges 0.2+0.3-0.8, 0.2+0.1-0.9, 0.2+0.1-0.5, 0.2+0.2-0.5 -> all 0; without the mask 0.2+0.9-0.8 counts
+    assert triplet_ranking_loss(similarity, 0.2, duplicate_pairs=duplicates) == 0
+    assert triplet_ranking_loss(similarity, 0.2, "hardest", duplicate_pairs=duplicates) == 0
+    assert triplet_ranking_loss(similarity, 0.2) > 0
+    no_duplicates = torch.zeros(3, 3, dtype=torch.bool)
+    assert torch.equal(info_nce_loss(similarity, scale, no_duplicates), info_nce_loss(similarity, scale))
+    assert torch.equal(
+        triplet_ranking_loss(similarity, 0.2, "all", no_duplicates), triplet_ranking_loss(similarity, 0.2)
+    )
+
+
 def test_masked_bce_averages_over_masked_cells_only():
     logits = torch.tensor([[0.0, 100.0], [-100.0, 0.0]])
     targets = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
