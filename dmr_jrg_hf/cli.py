@@ -89,6 +89,8 @@ def _limit(rows: list, count: int | None) -> list:
 
 
 def _run_train(args: argparse.Namespace) -> int:
+    import torch
+
     from .configuration_dmr_jrg import DMRJRGConfig
     from .modeling_dmr_jrg import DMRJRGModel
     from .processing_dmr_jrg import DMRJRGProcessor
@@ -115,6 +117,7 @@ def _run_train(args: argparse.Namespace) -> int:
         word_vectors=args.word_vectors,
         seed=args.seed,
     )
+    torch.manual_seed(args.seed)  # the initial weights, so that the same --seed gives the same run
     model = DMRJRGModel(config)
     model.set_word_vectors(processor.word_vectors)
     training_args = TrainingArguments(

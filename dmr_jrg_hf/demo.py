@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .configuration_dmr_jrg import DMRJRGConfig
 from .data.synthetic import SyntheticBenchmark, generate_synthetic_benchmark
 from .hub import complete_model_folder
@@ -156,6 +158,7 @@ def run_demo(
     logger.info(
         "vocabulary: %d words; config: K=%d, d=%d", len(processor.vocabulary), config.num_clips, config.hidden_size
     )
+    torch.manual_seed(seed)  # the initial weights, so that the same seed gives the same demo
     model = DMRJRGModel(config)
     model.set_word_vectors(processor.word_vectors)
     test_rows, features = benchmark.paragraphs["test"], benchmark.features

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from dmr_jrg_hf.cli import main, parse_overrides
 from dmr_jrg_hf.errors import ConfigError
@@ -63,6 +64,18 @@ def test_train_then_evaluate_on_synthetic(tmp_path, capsys):
     assert set(results["model"]) == {"retrieval", "vprg"}
     assert results["model"]["vprg"] == summary["history"][0]["results"]["vprg"], "saved model differs from the run"
     assert "query_free_saliency" in results["baselines"]
+
+
+def test_the_same_seed_trains_the_same_weights(tmp_path, capsys):
+    arguments = ["--preset", "tiny", "--epochs", "1", "--max-train-paragraphs", "8", "--eval-every", "0", "-q"]
+    weights = []
+    for index, run in enumerate(("first", "second")):
+        torch.manual_seed(100 + index)  # whatever state the caller left, --seed decides
+        assert main(["train", *arguments, "--seed", "3", "--output-dir", str(tmp_path / run)]) == 0
+        weights.append(load_file(tmp_path / run / "model.safetensors"))
+    capsys.readouterr()
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0]), "same seed, other weights"
 
 
 def _free_port() -> int:

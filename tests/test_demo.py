@@ -4,6 +4,8 @@ import json
 import logging
 import sys
 
+import torch
+
 from dmr_jrg_hf.demo import _moment_lines, _save_plots, run_demo
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
@@ -42,6 +44,16 @@ def test_demo_end_to_end_on_a_small_benchmark(tmp_path):
     model = DMRJRGModel.from_pretrained(tmp_path)
     assert model.config.num_clips == 16
     assert len(DMRJRGProcessor.from_pretrained(tmp_path).vocabulary) == model.config.vocab_size
+
+
+def test_the_same_seed_gives_the_same_demo(tmp_path):
+    small = {"num_train_videos": 12, "num_validation_videos": 4, "num_test_videos": 6}
+    results = []
+    for index in range(2):
+        torch.manual_seed(index)  # whatever state the caller left, the demo's seed decides
+        run = run_demo(tmp_path / str(index), num_train_epochs=1, show_progress=False, **small)
+        results.append({name: run.results[name] for name in ("model", "untrained")})
+    assert results[0] == results[1]
 
 
 def test_demo_skips_the_plots_with_a_warning_without_matplotlib(monkeypatch, tmp_path, caplog):
