@@ -404,7 +404,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
                 output, inputs, sentence_mask, clips, video_tokens, masked_states, duplicate_pairs, **maps
             )
             if self.clip_alignment is not None:
-                self._add_alignment_losses(output, sentence_features, clips, sentence_mask, logits, duplicate_pairs)
+                self._add_alignment_losses(
+                    output, sentence_features, clips, sentence_mask, logits, cell_mask, duplicate_pairs
+                )
             if self.config.supervision != "weak":
                 output.supervised_loss = self._supervised_loss(
                     logits, cell_mask, durations, timestamps, has_timestamps
@@ -444,11 +446,8 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             output.intra_video_contrast_loss = local.intra_video_contrast
             output.local_loss = output.local_loss + config.intra_video_contrast_weight * local.intra_video_contrast
         if config.reconstruction_pseudo_label_weight > 0:
-            labels = soft_iou_labels(
-                local.best_reconstructing_cells, self.cell_start, self.cell_end, config.min_iou, config.max_iou
-            )  # (num_real, K, K)
-            output.reconstruction_pseudo_label_loss = masked_binary_cross_entropy(
-                logits[sentence_mask], labels, self.valid_mask
+            output.reconstruction_pseudo_label_loss = self._pseudo_label_loss(
+                logits[sentence_mask], local.best_reconstructing_cells, self.valid_mask
             )
             output.local_loss = (
                 output.local_loss + config.reconstruction_pseudo_label_weight * output.reconstruction_pseudo_label_loss
@@ -484,7 +483,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             )
             output.temporal_loss = sync_loss + output.temporal_head_loss
 
-    def _add_alignment_losses(self, output, sentence_features, clips, sentence_mask, logits, duplicate_pairs):
+    def _add_alignment_losses(
+        self, output, sentence_features, clips, sentence_mask, logits, cell_mask, duplicate_pairs
+    ):
         """Fill `clip_alignment_loss` and, when weighted, `alignment_pseudo_label_loss` (`modules.clip_alignment`)."""
         config = self.config
         similarity = self.clip_alignment(sentence_features, clips)  # (batch, M, batch, K)
@@ -495,10 +496,13 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             batch_index = torch.arange(similarity.shape[0], device=similarity.device)
             own_similarity = similarity[batch_index, :, batch_index]  # (batch, M, K)
             cells = aligned_moment_cells(own_similarity, self.valid_mask)  # (batch, M)
-            labels = soft_iou_labels(cells, self.cell_start, self.cell_end, config.min_iou, config.max_iou)
-            output.alignment_pseudo_label_loss = masked_binary_cross_entropy(
-                logits, labels, self.valid_mask & sentence_mask[..., None, None]
-            )
+            output.alignment_pseudo_label_loss = self._pseudo_label_loss(logits, cells, cell_mask)
+
+    def _pseudo_label_loss(self, logits: torch.Tensor, cells: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """BCE of score-map logits (..., K, K) against the 2D-TAN soft IoU labels of pseudo-label cells (...), as
+        BTSE-TD does (Eq. 20-21), averaged over the ``True`` cells of ``mask``."""
+        labels = soft_iou_labels(cells, self.cell_start, self.cell_end, self.config.min_iou, self.config.max_iou)
+        return masked_binary_cross_entropy(logits, labels, mask)
 
     def _supervised_loss(self, logits, cell_mask, durations, timestamps, has_timestamps) -> torch.Tensor:
         """2D-TAN BCE of ``P_m`` against IoU maps of the annotated moments (``supervision`` "full"/"semi")."""
