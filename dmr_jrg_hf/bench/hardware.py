@@ -1,7 +1,7 @@
 """The machine's own limits, measured in the same process as the workloads they are compared with.
 
 - matmul FLOP/s: best of a few large square ``torch.matmul`` calls, per dtype (``float32``; ``bfloat16`` where the
-  device runs it);
+  device has bf16 kernels, `precision.cpu_has_bf16_kernels` on a CPU, so the probe never times a reference loop);
 - memory read bandwidth: best of a few full reads (``torch.sum``, matrix-vector products) of a tensor far larger than
   the caches, bytes read per second, best kernel.
 
@@ -16,6 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+
+from ..precision import cpu_has_bf16_kernels
 
 __all__ = [
     "DTYPES",
@@ -57,13 +59,10 @@ def best_seconds(function: Callable[[], Any], repeats: int, device: torch.device
 
 
 def _bf16_supported(device: torch.device) -> bool:
+    """bf16 kernels on the device: a CPU without them runs bf16 products through a reference path (~0.3 GFLOP/s)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    try:
-        torch.ones(2, 2, dtype=torch.bfloat16) @ torch.ones(2, 2, dtype=torch.bfloat16)
-    except RuntimeError:
-        return False
-    return True
+    return cpu_has_bf16_kernels()
 
 
 def matmul_flops(size: int, dtype: torch.dtype, device: torch.device, repeats: int = 5) -> float:

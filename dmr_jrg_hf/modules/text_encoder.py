@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..configuration_dmr_jrg import DMRJRGConfig
+from ..precision import autocast_off, bf16_autocast_without_kernels
 
 __all__ = ["SentenceEncoder"]
 
@@ -22,7 +23,8 @@ class SentenceEncoder(nn.Module):
         This gives the result of ``pack_padded_sequence`` + ``nn.LSTM`` without its host copy of the lengths, which is
         a device synchronisation on an accelerator; the two directions run as two calls of ``torch.lstm`` with the
         weights of the one bidirectional ``nn.LSTM`` (so checkpoints are unchanged), and padding positions are computed
-        over and then zeroed.
+        over and then zeroed. Under bf16 autocast on a CPU without oneDNN bf16 kernels the LSTM runs in float32
+        (`precision.cpu_has_bf16_kernels`); everywhere else it follows autocast.
     """
 
     def __init__(self, config: DMRJRGConfig):
@@ -33,6 +35,9 @@ class SentenceEncoder(nn.Module):
 
     def _direction(self, inputs: torch.Tensor, suffix: str) -> torch.Tensor:
         """One direction of the LSTM over (num_sentences, num_words, dim) -> states (num_sentences, num_words, h)."""
+        if bf16_autocast_without_kernels(inputs):  # no bf16 LSTM on this CPU: float32 inside the autocast region
+            with autocast_off(inputs.device.type):
+                return self._direction(inputs.float(), suffix)
         lstm = self.lstm
         weights = [getattr(lstm, f"{name}_l0{suffix}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         initial = inputs.new_zeros(1, inputs.shape[0], lstm.hidden_size)

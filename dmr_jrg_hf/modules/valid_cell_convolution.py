@@ -12,10 +12,10 @@ guarantees), up to float summation order.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import torch
+
+from ..precision import autocast_dtype, autocast_off
 
 __all__ = ["valid_cell_pairs", "valid_cell_conv2d"]
 
@@ -73,21 +73,6 @@ def _weight_from_offsets(matrices: torch.Tensor, kernel_size: int) -> torch.Tens
     return flat.view(out_channels, in_channels, kernel_size, kernel_size)
 
 
-def _compute_dtype(tensor: torch.Tensor) -> torch.dtype:
-    """The dtype autocast would give a convolution here (the tensor's own dtype when autocast is off)."""
-    device_type = tensor.device.type
-    if torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type):
-        return torch.get_autocast_dtype(device_type)
-    return tensor.dtype
-
-
-def _autocast_off(device_type: str):
-    """A context with autocast off (nothing to switch off on devices without autocast, such as ``meta``)."""
-    if torch.amp.is_autocast_available(device_type):
-        return torch.autocast(device_type, enabled=False)
-    return contextlib.nullcontext()
-
-
 class _ValidCellConvolution(torch.autograd.Function):
     """Forward and backward of `valid_cell_conv2d`; saves only its inputs (no im2col buffer).
 
@@ -97,8 +82,8 @@ class _ValidCellConvolution(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, cells, weight, bias, targets, sources, offset_counts):
-        dtype = _compute_dtype(cells)
-        with _autocast_off(cells.device.type):
+        dtype = autocast_dtype(cells)
+        with autocast_off(cells.device.type):
             cells_c, weight_c = cells.to(dtype).contiguous(), weight.to(dtype)
             matrices = _offset_matrices(weight_c)  # (k*k, out, in)
             num_cells, num_maps, in_channels = cells_c.shape
