@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup demo test test-portability lint format clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,11 @@ demo: setup
 
 test: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+# the bf16 and equality tests again, as a CPU without bf16 kernels and on one thread (README, Tests)
+test-portability: setup
+	HF_HUB_OFFLINE=1 ONEDNN_MAX_CPU_ISA=AVX2 $(BIN)/python -m pytest -q -m portability
+	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m portability
 
 lint: setup
 	$(BIN)/ruff check .

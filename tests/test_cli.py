@@ -66,6 +66,7 @@ def test_train_then_evaluate_on_synthetic(tmp_path, capsys):
     assert "query_free_saliency" in results["baselines"]
 
 
+@pytest.mark.portability
 def test_the_same_seed_trains_the_same_weights(tmp_path, capsys):
     arguments = ["--preset", "tiny", "--epochs", "1", "--max-train-paragraphs", "8", "--eval-every", "0", "-q"]
     weights = []

@@ -4,6 +4,7 @@ import json
 import logging
 import sys
 
+import pytest
 import torch
 
 from dmr_jrg_hf.demo import _moment_lines, _save_plots, run_demo
@@ -46,6 +47,7 @@ def test_demo_end_to_end_on_a_small_benchmark(tmp_path):
     assert len(DMRJRGProcessor.from_pretrained(tmp_path).vocabulary) == model.config.vocab_size
 
 
+@pytest.mark.portability
 def test_the_same_seed_gives_the_same_demo(tmp_path):
     small = {"num_train_videos": 12, "num_validation_videos": 4, "num_test_videos": 6}
     results = []

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import DMRJRGModelTester
+from safetensors.torch import load_file
 
 from dmr_jrg_hf.configuration_dmr_jrg import ABLATION_PRESETS
 from dmr_jrg_hf.errors import ConfigError, InputError
@@ -86,16 +87,27 @@ def test_a_few_optimisation_steps_reduce_the_total_loss():
     assert np.mean(losses[-3:]) < 0.85 * losses[0], f"loss did not go down: {losses}"
 
 
-def test_save_and_load_round_trip_gives_identical_outputs(tmp_path):
+@pytest.mark.portability
+def test_save_and_load_round_trip_keeps_weights_bitwise_and_outputs_within_tolerance(tmp_path):
+    """Weights survive the safetensors round trip bit for bit; outputs agree to float tolerance.
+
+    Two model instances with identical weights need not give bit-identical outputs: oneDNN may pick another kernel
+    (or blocking) for another allocation or thread count, so outputs are compared within rtol 1e-5, atol 1e-6.
+    """
     model, inputs = _model(map_scale_layers=[4, 2], learnable_candidate_fusion_weights=True)
     model.set_word_vectors(np.random.default_rng(0).normal(size=tuple(model.word_vectors.shape)).astype(np.float32))
     model.eval()
     model.save_pretrained(tmp_path)
     assert (tmp_path / "model.safetensors").exists() and not list(tmp_path.glob("*.bin"))
+    saved = load_file(tmp_path / "model.safetensors")
     loaded = DMRJRGModel.from_pretrained(tmp_path).eval()
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(saved[name], tensor), f"{name} changed on disk"
+        assert torch.equal(loaded.state_dict()[name], tensor), f"{name} changed after from_pretrained"
     before, after = model(**inputs, return_loss=True), loaded(**inputs, return_loss=True)
+    assert before.keys() == after.keys()
     for name in before.keys():
-        assert torch.equal(before[name], after[name]), f"{name} differs after the round trip"
+        torch.testing.assert_close(after[name], before[name], rtol=1e-5, atol=1e-6, msg=f"{name} after the round trip")
 
 
 def _pad(inputs: dict[str, torch.Tensor], extra_sentences: int, extra_words: int) -> dict[str, torch.Tensor]:
@@ -177,6 +189,7 @@ def test_alignment_terms_add_to_the_total_loss_and_change_no_other_term():
     assert aligned.clip_alignment.sentence_projection.weight.grad is None, "and not the alignment that made them"
 
 
+@pytest.mark.portability
 def test_samples_of_one_video_are_not_each_others_negatives():
     model, _ = _model(clip_alignment_weight=1.0, alignment_pseudo_label_weight=1.0)
     inputs = TESTER.prepare_inputs(model.config, batch_size=4)

@@ -41,6 +41,7 @@ def test_flop_count_is_deterministic_and_grows_with_the_batch():
     assert counts[2] > 1.5 * counts[0], f"twice the batch: {counts}"
 
 
+@pytest.mark.portability
 def test_bf16_autocast_step_and_no_flop_count():
     result = benchmark_model_step(TESTER.get_config(), 2, 3, 6, num_steps=1, dtype="bf16", count_flops=False)
     assert result["dtype"] == "bf16" and result["flops_per_step"] is None and result["achieved_flops_per_s"] is None

@@ -45,6 +45,7 @@ def _assert_identical(first: dict, second: dict, case: str) -> None:
     [{}, {"clip_alignment_weight": 1.0, "alignment_pseudo_label_weight": 10.0}],
     ids=["paper objective", "with the alignment pseudo-labels"],
 )
+@pytest.mark.portability
 def test_weak_training_never_reads_timestamps(tmp_path, small_benchmark, build_model, overrides):
     rows = small_benchmark.paragraphs["train"]
     rng = random.Random(3)
@@ -65,6 +66,7 @@ def test_weak_training_never_reads_timestamps(tmp_path, small_benchmark, build_m
     assert changed, "training did not change any weight"
 
 
+@pytest.mark.portability
 def test_kill_and_resume_equals_uninterrupted_run(tmp_path, small_benchmark, build_model):
     rows, features = small_benchmark.paragraphs["train"], small_benchmark.features
     model, processor = build_model(seed=2)
@@ -81,6 +83,7 @@ def test_kill_and_resume_equals_uninterrupted_run(tmp_path, small_benchmark, bui
     _assert_identical(uninterrupted, _weights(model), case="resume from epoch 2 of 3")
 
 
+@pytest.mark.portability
 def test_checkpoints_are_rotated_and_final_model_is_saved(tmp_path, small_benchmark, build_model):
     model, processor = build_model()
     args = _args(tmp_path, num_train_epochs=3, save_total_limit=2)
@@ -165,6 +168,7 @@ def test_bad_settings_are_named(tmp_path, small_benchmark, build_model):
         trainer.train()
 
 
+@pytest.mark.portability
 def test_bf16_and_gradient_accumulation(tmp_path, small_benchmark, build_model):
     model, processor = build_model()
     before = _weights(model)
