@@ -35,9 +35,15 @@ def current_rss_mib() -> float:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory since the last `reset_peak_rss` (or since the process started), in MiB."""
+    """Peak resident memory since the last `reset_peak_rss` (or since the process started), in MiB.
+
+    Linux raises ``VmHWM`` only at some events (unmapping, exit), so it can lag a ``VmRSS`` that just grew: the peak
+    is the larger of the two.
+    """
     value = _status_mib("VmHWM")
-    return value if value is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if value is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return max(value, current_rss_mib())
 
 
 def reset_peak_rss() -> bool:
