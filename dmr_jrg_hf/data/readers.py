@@ -1,4 +1,4 @@
-"""Lazy readers of per-video clip features in the layouts users download (DESIGN §2), and a writer of random ones.
+"""Lazy readers of per-video clip features in the layouts users download (DESIGN §2), and their writer.
 
 Layouts:
 
@@ -29,6 +29,7 @@ __all__ = [
     "NpyFolderFeatureReader",
     "VideoFeatureReader",
     "open_features",
+    "write_features",
     "write_random_features",
 ]
 
@@ -261,6 +262,36 @@ def open_features(
     )
 
 
+def write_features(videos: Iterable[tuple[str, np.ndarray]], path: str | Path, layout: str = "activitynet") -> Path:
+    """Writes ``(video_id, (T, D) array)`` pairs in one of the official layouts, one video at a time (streamed).
+
+    Args:
+        videos (iterable of (str, np.ndarray)): video id and its float32 ``(T, D)`` features.
+        path (str or Path): ``.hdf5`` file for the HDF5 layouts, a folder for ``npy``.
+        layout (str, default "activitynet"): one of ``FEATURE_LAYOUTS``.
+
+    Returns:
+        Path: ``path``.
+    """
+    if layout not in FEATURE_LAYOUTS:
+        raise DataFormatError(f"unknown feature layout {layout!r}; expected one of {', '.join(FEATURE_LAYOUTS)}")
+    path = Path(path)
+    if layout == "npy":
+        path.mkdir(parents=True, exist_ok=True)
+        for video_id, values in videos:
+            np.save(path / f"{video_id}.npy", np.asarray(values, dtype=np.float32))
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as handle:
+        for video_id, values in videos:
+            values = np.asarray(values, dtype=np.float32)
+            if layout == "activitynet":
+                handle.create_group(video_id).create_dataset(_GROUP_DATASET_KEY, data=values)
+            else:
+                handle.create_dataset(video_id, data=values)
+    return path
+
+
 def write_random_features(
     video_ids_and_lengths: Mapping[str, int] | Iterable[tuple[str, int]],
     path: str | Path,
@@ -283,22 +314,9 @@ def write_random_features(
     Returns:
         Path: ``path``.
     """
-    if layout not in FEATURE_LAYOUTS:
-        raise DataFormatError(f"unknown feature layout {layout!r}; expected one of {', '.join(FEATURE_LAYOUTS)}")
     items = video_ids_and_lengths.items() if isinstance(video_ids_and_lengths, Mapping) else video_ids_and_lengths
     rng = np.random.default_rng(seed)
-    path = Path(path)
-    if layout == "npy":
-        path.mkdir(parents=True, exist_ok=True)
-        for video_id, length in items:
-            np.save(path / f"{video_id}.npy", rng.standard_normal((int(length), feature_dim), dtype=np.float32))
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with h5py.File(path, "w") as handle:
-        for video_id, length in items:
-            values = rng.standard_normal((int(length), feature_dim), dtype=np.float32)
-            if layout == "activitynet":
-                handle.create_group(video_id).create_dataset(_GROUP_DATASET_KEY, data=values)
-            else:
-                handle.create_dataset(video_id, data=values)
-    return path
+    videos = (
+        (video_id, rng.standard_normal((int(length), feature_dim), dtype=np.float32)) for video_id, length in items
+    )
+    return write_features(videos, path, layout)
