@@ -249,7 +249,7 @@ def _objective_text(config) -> str:
         for name, text in _EXTRA_OBJECTIVES.items()
         if getattr(config, name)
     ]
-    text = "Objective: the paper's Eq. 23" + (f" with {', '.join(weights)}" if weights else "")
+    text = f"Objective `{config.objective}`: the paper's Eq. 23" + (f" with {', '.join(weights)}" if weights else "")
     if extras:
         text += ", plus terms that are not in the paper: " + "; ".join(extras)
     return text + "."

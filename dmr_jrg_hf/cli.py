@@ -105,7 +105,7 @@ def _run_train(args: argparse.Namespace) -> int:
     config = (
         DMRJRGConfig.from_json_file(args.config).with_overrides(**overrides)
         if args.config
-        else DMRJRGConfig.from_preset(args.preset, ablation=args.ablation, **overrides)
+        else DMRJRGConfig.from_preset(args.preset, ablation=args.ablation, objective=args.objective, **overrides)
     )
     sample = features[train_rows[0]["video_id"]]
     if sample.shape[1] != config.feature_dim:
@@ -397,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(train)
     train.add_argument("--preset", default="tiny", help="activitynet, charades, tacos or tiny")
     train.add_argument("--ablation", help="a Table IV row, e.g. base+vpcmr")
+    train.add_argument(
+        "--objective", help="paper (Eq. 23 exactly) or grounding (default of activitynet, charades and tacos)"
+    )
     train.add_argument("--config", help="config.json to start from instead of a preset")
     train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field")
     train.add_argument("--word-vectors", help="word2vec-format file (default: Word2Vec on the training sentences)")

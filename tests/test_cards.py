@@ -9,6 +9,7 @@ import pytest
 from huggingface_hub import ModelCard
 
 from dmr_jrg_hf.cards import MODEL_CARD_TEMPLATE, load_evaluation, render_model_card, write_model_card
+from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.errors import DataFormatError
 from dmr_jrg_hf.metrics.report import PROTOCOL_DESCRIPTIONS
 
@@ -94,11 +95,11 @@ def test_one_template_shipped_as_package_data():
 
 def test_card_states_the_objective_and_every_term_not_in_the_paper(tiny_config):
     paper = ModelCard(render_model_card(None, config=tiny_config)).text
-    assert "Objective: the paper's Eq. 23." in paper
-    extended = tiny_config.with_overrides(
-        clip_alignment_weight=1.0, alignment_pseudo_label_weight=10.0, temporal_loss_weight=0.1
-    )
+    assert "Objective `paper`: the paper's Eq. 23." in paper
+    extended = DMRJRGConfig.from_preset("tiny", objective="grounding")
     body = ModelCard(render_model_card(None, config=extended)).text
-    assert "Eq. 23 with `temporal_loss_weight` = 0.1, plus terms that are not in the paper:" in body
+    assert (
+        "Objective `grounding`: the paper's Eq. 23 with `temporal_loss_weight` = 0.1, plus terms that are not" in body
+    )
     assert "(`clip_alignment_weight` = 1.0)" in body and "(`alignment_pseudo_label_weight` = 10.0)" in body
     assert "intra_video_contrast_weight" not in body, "terms that are off are not listed"

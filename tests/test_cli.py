@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -64,6 +65,16 @@ def test_train_then_evaluate_on_synthetic(tmp_path, capsys):
     assert set(results["model"]) == {"retrieval", "vprg"}
     assert results["model"]["vprg"] == summary["history"][0]["results"]["vprg"], "saved model differs from the run"
     assert "query_free_saliency" in results["baselines"]
+
+
+def test_train_logs_and_saves_its_objective(tmp_path, caplog):
+    arguments = ["--preset", "tiny", "--epochs", "1", "--max-train-paragraphs", "4", "--eval-every", "0", "-q"]
+    with caplog.at_level(logging.INFO, logger="dmr_jrg_hf.training.trainer"):
+        assert main(["train", *arguments, "--objective", "grounding", "--output-dir", str(tmp_path)]) == 0
+    assert "objective grounding, supervision weak" in caplog.text
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert (saved["objective"], saved["clip_alignment_weight"]) == ("grounding", 1.0)
+    assert "Objective `grounding`" in (tmp_path / "README.md").read_text(), "the model card names it"
 
 
 @pytest.mark.portability

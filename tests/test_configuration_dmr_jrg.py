@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from dmr_jrg_hf.configuration_dmr_jrg import ABLATION_PRESETS, PRESETS, DMRJRGConfig
+from dmr_jrg_hf.configuration_dmr_jrg import ABLATION_PRESETS, OBJECTIVES, PRESETS, DMRJRGConfig
 from dmr_jrg_hf.errors import ConfigError
 
 
@@ -39,6 +39,59 @@ def test_preset_overrides_and_ablation():
     assert config.hidden_size == 64
     assert config.use_retrieval_branch and not config.use_global_branch
     assert config.temporal_sync_directions == "none"
+
+
+EXTRA_TERMS = ("clip_alignment_weight", "alignment_pseudo_label_weight", "temporal_loss_weight")
+
+
+@pytest.mark.parametrize("name", ["activitynet", "charades", "tacos"])
+def test_benchmark_presets_train_with_the_grounding_objective_and_the_paper_is_one_switch_away(name):
+    config = DMRJRGConfig.from_preset(name)
+    assert config.objective == "grounding"
+    assert tuple(getattr(config, term) for term in EXTRA_TERMS) == (1.0, 10.0, 0.1)
+    paper = DMRJRGConfig.from_preset(name, objective="paper")
+    assert paper.to_dict() == DMRJRGConfig(**PRESETS[name]).to_dict(), "the paper switch is the preset as it was"
+    assert paper.objective == "paper" and tuple(getattr(paper, term) for term in EXTRA_TERMS) == (0.0, 0.0, 1.0)
+    assert DMRJRGConfig.from_preset(name, objective="paper").to_dict() == paper.to_dict()
+    assert DMRJRGConfig.from_preset(name, objective="paper", hidden_size=128).hidden_size == 128
+
+
+def test_tiny_keeps_the_papers_objective():
+    assert DMRJRGConfig.from_preset("tiny").to_dict() == DMRJRGConfig(**PRESETS["tiny"]).to_dict()
+
+
+@pytest.mark.parametrize(
+    "supervision, alignment, btse",
+    [("weak", 1.0, "both"), ("full", 0.0, "none"), ("semi", 1.0, "none")],
+)
+def test_the_grounding_objective_follows_the_supervision(supervision, alignment, btse):
+    """With timestamps BTSE-TD's self-made labels are off; semi keeps the alignment for its unannotated paragraphs."""
+    config = DMRJRGConfig.from_preset("charades", supervision=supervision)
+    assert (config.supervision, config.clip_alignment_weight, config.temporal_sync_directions) == (
+        supervision,
+        alignment,
+        btse,
+    )
+    assert config.alignment_pseudo_label_weight == 10.0 * alignment
+    assert DMRJRGConfig.from_preset(
+        "charades", objective="paper", supervision=supervision
+    ).temporal_sync_directions == ("both"), "the paper's objective keeps BTSE-TD whatever the supervision"
+
+
+def test_objective_then_ablation_then_overrides():
+    config = DMRJRGConfig.from_preset("charades", ablation="base", temporal_loss_weight=0.5)
+    assert config.objective == "grounding" and config.temporal_sync_directions == "none", "the ablation row wins"
+    assert config.temporal_loss_weight == 0.5 and config.clip_alignment_weight == 1.0, "an override wins"
+    routed = DMRJRGConfig.from_preset("charades", **{"objective": "paper"})
+    assert routed.objective == "paper" and routed.clip_alignment_weight == 0.0, "objective= as an override applies it"
+
+
+def test_unknown_objective_is_named():
+    with pytest.raises(ConfigError, match="unknown objective 'papers'"):
+        DMRJRGConfig.from_preset("charades", objective="papers")
+    with pytest.raises(ConfigError, match="objective must be one of"):
+        DMRJRGConfig(objective="mine")
+    assert set(OBJECTIVES) == {"paper", "grounding"}
 
 
 @pytest.mark.parametrize("ablation", list(ABLATION_PRESETS))

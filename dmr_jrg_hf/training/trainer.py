@@ -168,8 +168,11 @@ class DMRJRGTrainer:
     def _log_run_header(self) -> None:
         accelerator = self.accelerator
         logger.info(
-            "dmr_jrg_hf %s | seed %d | processes %d | precision %s | %d training / %d validation paragraphs",
+            "dmr_jrg_hf %s | objective %s, supervision %s | seed %d | processes %d | precision %s | "
+            "%d training / %d validation paragraphs",
             __version__,
+            self.config.objective,
+            self.config.supervision,
             self.args.seed,
             accelerator.num_processes,
             accelerator.mixed_precision,
