@@ -141,7 +141,7 @@ def reconstruction_rank_loss(proposal_scores: torch.Tensor, per_proposal_loss: t
     Note:
         This is Eq. 12 as written: the softmax runs over the score-map probabilities ``p_m^q`` in [0, 1], not over
         logits, so it stays close to uniform. With Q = 3 and rewards (1, 1/2, 0) it is ``(1 + 1/2) ln 3 / 3 = 0.549``
-        for equal scores and 0.423 at best (scores 1, 1, 0): the whole range of the term is 0.13, so in training it
+        for equal scores and 0.423 at best (scores 1, 0.62, 0): the whole range of the term is 0.13, so in training it
         barely moves and orders the top-Q proposals only weakly.
 
     Args:
