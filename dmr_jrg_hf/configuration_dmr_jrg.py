@@ -76,10 +76,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 # Training objectives, as deltas over the defaults per supervision mode. "paper" is Eq. 23 term for term (the
 # defaults). "grounding", the default of the benchmark presets, adds two terms that are not in the paper
 # (`modules.clip_alignment`) and lowers BTSE-TD to 0.1: with Eq. 23 alone a weakly trained score map grounds no better
-# than the middle of the video on realistic data (README, "Weak grounding"), and BTSE-TD's pseudo-labels (the map's
-# own gated argmax) pull against the alignment's. With timestamps ("full", "semi") BTSE-TD is off: its self-made
-# labels pulled a supervised map from 71.9 % to 29.9 % R@1 IoU=0.5 (30 epochs); "semi" keeps the alignment terms for
-# its unannotated paragraphs.
+# than the middle of the video on realistic data, and BTSE-TD's pseudo-labels (the map's own gated argmax) pull against
+# the alignment's. With timestamps ("full", "semi") BTSE-TD is off, since its self-made labels pull a supervised map
+# down; "semi" keeps the alignment terms for its unannotated paragraphs. README, "Weak grounding", has the numbers.
 _GROUNDING_WEAK = {"clip_alignment_weight": 1.0, "alignment_pseudo_label_weight": 10.0, "temporal_loss_weight": 0.1}
 OBJECTIVES: dict[str, dict[str, dict[str, Any]]] = {
     "paper": {"weak": {}, "full": {}, "semi": {}},
