@@ -59,7 +59,7 @@ def best_seconds(function: Callable[[], Any], repeats: int, device: torch.device
 
 
 def _bf16_supported(device: torch.device) -> bool:
-    """bf16 kernels on the device: a CPU without them runs bf16 products through a reference path (~0.3 GFLOP/s)."""
+    """bf16 kernels on the device: a CPU without them runs bf16 products through a slow reference path."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return cpu_has_bf16_kernels()
