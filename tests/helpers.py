@@ -10,7 +10,7 @@ from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.geometry import valid_cell_mask
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 
-__all__ = ["DMRJRGModelTester"]
+__all__ = ["DMRJRGModelTester", "folder_snapshot"]
 
 
 class DMRJRGModelTester:
@@ -90,3 +90,19 @@ class DMRJRGModelTester:
         for name in ("loss", "local_loss", "reconstruction_loss", "rank_loss"):
             test_case.assertEqual(output[name].dim(), 0, f"{name} is not a scalar")
         return output
+
+
+def folder_snapshot(folder) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file under ``folder`` (empty when it does not exist): compare two snapshots
+    to show that a failed command left the folder exactly as it was."""
+    import hashlib
+    from pathlib import Path
+
+    root = Path(folder)
+    if not root.exists():
+        return {}
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }

@@ -21,6 +21,7 @@ from safetensors.numpy import load_file, save_file
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataFormatError, InputError
+from ..validation import check_positive_int
 
 __all__ = ["BACKENDS", "VideoCorpusIndex", "check_feature_spec", "resolve_feature_source"]
 
@@ -312,9 +313,7 @@ class VideoCorpusIndex:
             raise InputError(f"queries: expected (num_queries, {self.embeddings.shape[1]}), got {queries.shape}")
         if len(self) == 0:
             raise InputError("index is empty")
-        if top_k < 1:
-            raise InputError(f"top_k must be >= 1, got {top_k}")
-        k = min(int(top_k), len(self))
+        k = min(check_positive_int(top_k, "top_k"), len(self))
         if self.backend == "faiss":
             return self._faiss().search(queries, k)
         scores = self._inner_products(queries)  # (num_queries, num_videos)

@@ -18,6 +18,7 @@ import torch
 
 from ..errors import InputError
 from ..results import ParagraphResult, RetrievalHit, SentenceGrounding
+from ..validation import check_positive_seconds
 from .index import VideoCorpusIndex, check_feature_spec
 
 __all__ = ["split_sentences", "encode_paragraphs", "retrieve", "ground", "retrieve_and_ground", "sentence_score_maps"]
@@ -143,7 +144,8 @@ def ground(
     """
     batch, single = _as_paragraphs(paragraphs)
     videos = [video_features] if isinstance(video_features, np.ndarray | torch.Tensor) else list(video_features)
-    seconds = [float(duration)] if np.ndim(duration) == 0 else [float(d) for d in duration]
+    durations = [duration] if np.ndim(duration) == 0 else list(duration)
+    seconds = [check_positive_seconds(d, f"video #{i}") for i, d in enumerate(durations)]
     if len(videos) == 1 and len(batch) > 1:
         videos, seconds = videos * len(batch), seconds * len(batch)
     if not len(videos) == len(seconds) == len(batch):
