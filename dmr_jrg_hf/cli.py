@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, DMRJRGError
+from .errors import ConfigError, DataFormatError, DMRJRGError
 
 __all__ = ["main", "build_parser", "parse_overrides"]
 
@@ -147,16 +147,14 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from .modeling_dmr_jrg import DMRJRGModel
-    from .processing_dmr_jrg import DMRJRGProcessor
+    from .loading import load_pretrained
     from .training import evaluate_baselines, evaluate_model
 
     splits, features = _load_data(args)
     if args.split not in splits:
         raise ConfigError(f"split {args.split!r} not found; available: {sorted(splits)}")
     rows = _limit(splits[args.split], args.max_eval_paragraphs)
-    model = DMRJRGModel.from_pretrained(args.model)
-    processor = DMRJRGProcessor.from_pretrained(args.model)
+    model, processor = load_pretrained(args.model)
     results: dict[str, Any] = {
         "model": evaluate_model(
             model, processor, rows, features, protocols=args.protocols, show_progress=not args.quiet
@@ -204,30 +202,44 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_model(path: str):
-    from .modeling_dmr_jrg import DMRJRGModel
-    from .processing_dmr_jrg import DMRJRGProcessor
+def _read_durations(path: str | None) -> dict[str, float] | None:
+    """``--durations``: a JSON object ``{video_id: seconds}`` (values are checked by the processor)."""
+    from .files import read_json_file
 
-    return DMRJRGModel.from_pretrained(path).eval(), DMRJRGProcessor.from_pretrained(path)
+    if path is None:
+        return None
+    durations = read_json_file(path)
+    if not isinstance(durations, dict):
+        raise DataFormatError(f"{path}: expected a JSON object {{video_id: seconds}}, got {type(durations).__name__}")
+    return durations
 
 
 def _run_index(args: argparse.Namespace) -> int:
     from .inference import VideoCorpusIndex
+    from .inference.index import check_index_target
+    from .loading import load_pretrained
 
-    model, processor = _load_model(args.model)
-    durations = json.loads(Path(args.durations).read_text()) if args.durations else None
-    index = VideoCorpusIndex.build(
-        model,
-        processor,
-        args.features,
-        durations=durations,
-        feature_rate=args.feature_rate,
-        batch_size=args.batch_size,
-        backend=args.backend,
-        store_clip_features=not args.no_clip_features,
-        show_progress=not args.quiet,
-    )
-    index.save(args.output_dir)
+    if args.add and args.overwrite:
+        raise ConfigError("--add extends the index in --output-dir and --overwrite replaces it: pass one of them")
+    if not args.add:
+        check_index_target(args.output_dir, args.overwrite)
+    durations = _read_durations(args.durations)
+    model, processor = load_pretrained(args.model)
+    options = {"durations": durations, "feature_rate": args.feature_rate, "batch_size": args.batch_size}
+    if args.add:
+        index = VideoCorpusIndex.load(args.output_dir, backend=args.backend)
+        index.add(model, processor, args.features, show_progress=not args.quiet, **options)
+    else:
+        index = VideoCorpusIndex.build(
+            model,
+            processor,
+            args.features,
+            backend=args.backend,
+            store_clip_features=not args.no_clip_features,
+            show_progress=not args.quiet,
+            **options,
+        )
+    index.save(args.output_dir, overwrite=args.overwrite or args.add)
     summary = {"videos": len(index), "index_mb": index.memory_bytes / 2**20, "output_dir": args.output_dir}
     _emit(summary, args.output)
     return 0
@@ -262,11 +274,12 @@ def _save_search_plots(model, processor, index, results: list[list], args: argpa
 
 def _run_search(args: argparse.Namespace) -> int:
     from .inference import VideoCorpusIndex, retrieve, retrieve_and_ground, split_sentences
+    from .loading import load_pretrained
 
     if args.plot and args.no_ground:
         raise ConfigError("--plot draws the grounding of the best video: it cannot be combined with --no-ground")
-    model, processor = _load_model(args.model)
-    index = VideoCorpusIndex.load(args.index, backend=args.backend)
+    model, processor = load_pretrained(args.model)
+    index = VideoCorpusIndex.load(args.index, backend=args.backend, allow_model_mismatch=args.allow_model_mismatch)
     batch = [split_sentences(paragraph) for paragraph in args.paragraphs]
     if args.no_ground:
         results = retrieve(model, processor, batch, index, args.top_k)
@@ -441,6 +454,8 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--backend", default="exact", choices=["exact", "faiss"])
     index.add_argument("--no-clip-features", action="store_true", help="retrieval only: do not keep clips")
     index.add_argument("--output-dir", required=True, help="index folder to write")
+    index.add_argument("--overwrite", action="store_true", help="replace an index already in --output-dir")
+    index.add_argument("--add", action="store_true", help="add the videos to the index already in --output-dir")
     _add_common(index)
     index.set_defaults(run=_run_index)
 
@@ -452,6 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--moments-per-sentence", type=int, default=1)
     search.add_argument("--no-ground", action="store_true", help="retrieval only")
     search.add_argument("--backend", choices=["exact", "faiss"], help="override the index's backend")
+    search.add_argument("--allow-model-mismatch", action="store_true", help="search an index that another model built")
     search.add_argument("--json", action="store_true", help="JSON instead of the table")
     search.add_argument("--plot", metavar="DIR", help="save the retrieval, timeline and score-map plots (viz extra)")
     search.add_argument("--plot-format", choices=["png", "svg"], default="png", help="file format of --plot")

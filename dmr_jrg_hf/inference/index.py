@@ -21,9 +21,11 @@ from safetensors.numpy import load_file, save_file
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataFormatError, InputError
+from ..files import atomic_folder, check_safetensors_file, read_json_file
 from ..validation import check_positive_int
+from .fingerprint import model_fingerprint
 
-__all__ = ["BACKENDS", "VideoCorpusIndex", "check_feature_spec", "resolve_feature_source"]
+__all__ = ["BACKENDS", "VideoCorpusIndex", "check_feature_spec", "check_index_target", "resolve_feature_source"]
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +114,16 @@ class VideoCorpusIndex:
             clips, kept for grounding.
         durations (np.ndarray of shape (num_videos,)): seconds.
         model_info (dict, optional): the model fields the arrays depend on (K, D, d, ...), checked at query time.
+        model_fingerprint (str, optional): `model_fingerprint` of the model that built the index; a query with another
+            model raises unless ``allow_model_mismatch`` is set. None: not checked.
         backend (str): ``"exact"`` (numpy matrix product, default) or ``"faiss"`` (``faiss.index_factory`` with
             inner product; ``faiss_factory="Flat"`` is exact too).
         faiss_factory (str): FAISS factory string, e.g. ``"Flat"`` or ``"HNSW32"`` (approximate).
+        allow_model_mismatch (bool): search with a model whose fingerprint differs from the one that built the index.
+
+    Raises:
+        InputError: duplicate video ids.
+        DataFormatError: arrays whose rows do not match the ids, or NaN/Inf in them (names the first video).
 
     Example:
         >>> import numpy as np
@@ -140,6 +149,8 @@ class VideoCorpusIndex:
         model_info: dict[str, Any] | None = None,
         backend: str = "exact",
         faiss_factory: str = "Flat",
+        model_fingerprint: str | None = None,
+        allow_model_mismatch: bool = False,
     ):
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -150,6 +161,8 @@ class VideoCorpusIndex:
         self.model_info = dict(model_info or {})
         self.backend = backend
         self.faiss_factory = faiss_factory
+        self.model_fingerprint = model_fingerprint
+        self.allow_model_mismatch = allow_model_mismatch
         self._check_consistent()
         self._positions = {video_id: row for row, video_id in enumerate(self.video_ids)}
         self._faiss_index = None
@@ -163,6 +176,14 @@ class VideoCorpusIndex:
             rows["clip_features"] = len(self.clip_features)
         if any(count != len(self.video_ids) for count in rows.values()) or self.embeddings.ndim != 2:
             raise DataFormatError(f"index: {len(self.video_ids)} video ids but rows {rows}")
+        arrays = {"embeddings": self.embeddings, "durations": self.durations, "clip_features": self.clip_features}
+        for name, array in arrays.items():
+            if array is None:
+                continue
+            finite = np.isfinite(array).all(axis=tuple(range(1, array.ndim)))  # (num_videos,)
+            if not finite.all():
+                video_id = self.video_ids[int(np.flatnonzero(~finite)[0])]
+                raise DataFormatError(f"index: video {video_id!r} has NaN or Inf in its {name}; rebuild the index")
 
     # Construction ---------------------------------------------------------------------------------------------
 
@@ -205,6 +226,7 @@ class VideoCorpusIndex:
             np.zeros(0),
             model_info=_model_info(model.config),
             backend=backend,
+            model_fingerprint=model_fingerprint(model),
         )
         index.add(model, processor, features, durations, feature_rate, batch_size, show_progress)
         return index
@@ -222,12 +244,14 @@ class VideoCorpusIndex:
         """Encode and append videos (same sources as `build`); returns the ids added.
 
         Raises:
-            InputError: an id already in the index, or bad features (see `build`).
+            InputError: an id already in the index, a source with no video, or bad features (see `build`).
         """
         self.check_model(model)
         source, known_durations = resolve_feature_source(features)
         known_durations.update(durations or {})
         video_ids = [str(video_id) for video_id in source]
+        if not video_ids:
+            raise InputError(f"features {_describe(features)}: no video to index (0 videos)")
         clashes = [video_id for video_id in video_ids if video_id in self._positions]
         if clashes:
             raise InputError(f"index: video ids already present: {clashes[:5]}; remove them first")
@@ -288,7 +312,8 @@ class VideoCorpusIndex:
     # Queries ----------------------------------------------------------------------------------------------------
 
     def check_model(self, model) -> None:
-        """Raise `InputError` when ``model``'s K, D or d differ from those the index was built with."""
+        """Raise `InputError` when ``model``'s K, D or d differ from those the index was built with, or when it is
+        another model than the one that built the index (fingerprint; skipped with ``allow_model_mismatch``)."""
         info = _model_info(model.config)
         different = {
             k: (self.model_info[k], info[k]) for k in info if k in self.model_info and info[k] != self.model_info[k]
@@ -296,6 +321,15 @@ class VideoCorpusIndex:
         if different:
             details = ", ".join(f"{k}: index {a} vs model {b}" for k, (a, b) in different.items())
             raise InputError(f"index was built with another model configuration ({details}); rebuild the index")
+        if self.model_fingerprint is None or self.allow_model_mismatch:
+            return
+        fingerprint = model_fingerprint(model)
+        if fingerprint != self.model_fingerprint:
+            raise InputError(
+                f"index was built by another model (fingerprint {self.model_fingerprint}, this model "
+                f"{fingerprint}): its video embeddings do not match this model's paragraph embeddings; rebuild the "
+                "index with this model, or pass allow_model_mismatch=True (--allow-model-mismatch) to search anyway"
+            )
 
     def search(self, query_embeddings: np.ndarray | torch.Tensor, top_k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Cosine top-k of each query (best first; ties keep index order with the exact backend).
@@ -364,40 +398,63 @@ class VideoCorpusIndex:
 
     # Serialisation ----------------------------------------------------------------------------------------------
 
-    def save(self, directory: str | Path) -> Path:
-        """Write ``index.safetensors`` (arrays) and ``index.json`` (ids, model fields, backend)."""
+    def save(self, directory: str | Path, overwrite: bool = False) -> Path:
+        """Write ``index.safetensors`` (arrays) and ``index.json`` (ids, model fields and fingerprint, backend).
+
+        The folder is written next to ``directory`` and renamed at the end: a failure leaves ``directory`` as it was.
+
+        Args:
+            directory (str or Path): the index folder.
+            overwrite (bool): replace an index folder that is already there.
+
+        Raises:
+            DataFormatError: ``directory`` holds an index and ``overwrite`` is False, or holds other files.
+        """
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        check_index_target(directory, overwrite)
         tensors = {"embeddings": self.embeddings, "durations": self.durations}
         if self.clip_features is not None:
             tensors["clip_features"] = self.clip_features
-        save_file(tensors, str(directory / INDEX_TENSORS_FILE))
         metadata = {
             "format_version": _FORMAT_VERSION,
             "video_ids": self.video_ids,
             "model_info": self.model_info,
+            "model_fingerprint": self.model_fingerprint,
             "backend": self.backend,
             "faiss_factory": self.faiss_factory,
         }
-        (directory / INDEX_METADATA_FILE).write_text(json.dumps(metadata) + "\n", encoding="utf-8")
+        with atomic_folder(directory) as staging:
+            save_file(tensors, str(staging / INDEX_TENSORS_FILE))
+            (staging / INDEX_METADATA_FILE).write_text(json.dumps(metadata) + "\n", encoding="utf-8")
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path, backend: str | None = None) -> VideoCorpusIndex:
+    def load(
+        cls, directory: str | Path, backend: str | None = None, allow_model_mismatch: bool = False
+    ) -> VideoCorpusIndex:
         """Read an index written by `save` (``backend`` overrides the saved one).
 
         Raises:
-            DataFormatError: missing files or a different format version (names the folder).
+            DataFormatError: missing, truncated or garbled files, a different format version, NaN/Inf embeddings
+                (names the folder, the file or the video).
         """
         directory = Path(directory)
         paths = [directory / INDEX_TENSORS_FILE, directory / INDEX_METADATA_FILE]
         missing = [path.name for path in paths if not path.is_file()]
         if missing:
             raise DataFormatError(f"{directory}: not a VideoCorpusIndex folder (missing {', '.join(missing)})")
-        metadata = json.loads(paths[1].read_text(encoding="utf-8"))
-        if metadata.get("format_version") != _FORMAT_VERSION:
-            raise DataFormatError(f"{directory}: index format {metadata.get('format_version')}, expected 1")
+        metadata = read_json_file(paths[1])
+        if not isinstance(metadata, dict) or metadata.get("format_version") != _FORMAT_VERSION:
+            version = metadata.get("format_version") if isinstance(metadata, dict) else None
+            raise DataFormatError(f"{paths[1]}: index format {version}, expected {_FORMAT_VERSION}")
+        absent = [key for key in ("video_ids", "model_info", "backend") if key not in metadata]
+        if absent:
+            raise DataFormatError(f"{paths[1]}: missing {', '.join(absent)}")
+        check_safetensors_file(paths[0])
         tensors = load_file(str(paths[0]))
+        absent = [key for key in ("embeddings", "durations") if key not in tensors]
+        if absent:
+            raise DataFormatError(f"{paths[0]}: missing the tensors {', '.join(absent)}")
         return cls(
             metadata["video_ids"],
             tensors["embeddings"],
@@ -406,7 +463,32 @@ class VideoCorpusIndex:
             model_info=metadata["model_info"],
             backend=backend or metadata["backend"],
             faiss_factory=metadata.get("faiss_factory", "Flat"),
+            model_fingerprint=metadata.get("model_fingerprint"),
+            allow_model_mismatch=allow_model_mismatch,
         )
+
+
+def check_index_target(directory: str | Path, overwrite: bool) -> None:
+    """Check that an index may be written to ``directory``: a new or empty folder, or an index folder with
+    ``overwrite`` (`VideoCorpusIndex.save` calls it; call it first to fail before the corpus is encoded).
+
+    Raises:
+        DataFormatError: an index is there and ``overwrite`` is False, or the folder holds other files.
+    """
+    directory = Path(directory)
+    if not directory.exists() or not any(directory.iterdir()):
+        return
+    if not (directory / INDEX_METADATA_FILE).is_file():
+        raise DataFormatError(f"{directory}: folder is not empty and holds no index; choose another folder")
+    if not overwrite:
+        raise DataFormatError(
+            f"{directory}: an index is already there; pass overwrite=True (--overwrite) to replace it, or extend it "
+            "with VideoCorpusIndex.load(...).add(...) (--add)"
+        )
+
+
+def _describe(features) -> str:
+    return str(features) if isinstance(features, str | Path) else type(features).__name__
 
 
 def _top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
