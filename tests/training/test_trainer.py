@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from dmr_jrg_hf.errors import ConfigError
+from dmr_jrg_hf.errors import ConfigError, DataFormatError
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 from dmr_jrg_hf.training import DMRJRGTrainer, TrainingArguments, select_supervised_paragraphs
@@ -161,7 +161,7 @@ def test_bad_settings_are_named(tmp_path, small_benchmark, build_model):
         small_benchmark.paragraphs["train"],
         small_benchmark.features,
     )
-    with pytest.raises(ConfigError, match="is not a checkpoint"):
+    with pytest.raises(DataFormatError, match="nowhere: no such folder"):
         trainer.train()
 
 
