@@ -9,6 +9,7 @@ import json
 import pytest
 from helpers import folder_snapshot
 
+from dmr_jrg_hf.cli import main
 from dmr_jrg_hf.data import prepare_benchmark, write_random_features
 from dmr_jrg_hf.errors import DataFormatError
 
@@ -99,3 +100,18 @@ def test_a_non_utf8_annotation_file_names_the_byte(tmp_path, benchmark):
     with pytest.raises(DataFormatError, match=rf"{bad}: not UTF-8 text \(byte 0xe9 at byte offset {offset}\)"):
         prepare_benchmark(name, folder, None, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_prepare_exposes_overwrite_and_missing_features(tacos, tmp_path, capsys):
+    annotations, features, out = tacos
+    before = folder_snapshot(out)
+    base = ["prepare", "tacos", "--annotations", str(annotations), "--out", str(out)]
+    assert main(base) == 1
+    assert "pass overwrite=True (--overwrite)" in capsys.readouterr().err
+    assert folder_snapshot(out) == before
+    partial = write_random_features({"s1-d1.avi": 30}, tmp_path / "partial.hdf5", layout="tacos", feature_dim=8)
+    assert main([*base, "--overwrite", "--features", str(partial)]) == 1
+    assert "(--missing-features skip)" in capsys.readouterr().err
+    assert folder_snapshot(out) == before
+    assert main([*base, "--overwrite", "--features", str(partial), "--missing-features", "skip"]) == 0
+    assert json.loads((out / "report.json").read_text())["counts"]["train"]["missing_features"] == 1
