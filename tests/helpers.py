@@ -10,7 +10,7 @@ from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.geometry import valid_cell_mask
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 
-__all__ = ["DMRJRGModelTester", "folder_snapshot"]
+__all__ = ["DMRJRGModelTester", "assert_same_weights", "folder_snapshot", "training_arguments", "weights_of"]
 
 
 class DMRJRGModelTester:
@@ -106,3 +106,35 @@ def folder_snapshot(folder) -> dict[str, str]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+def training_arguments(output_dir, **overrides):
+    """`TrainingArguments` of the trainer tests: 1 epoch, batch 4, seed 7, a checkpoint per epoch, no validation,
+    progress or TensorBoard."""
+    from dmr_jrg_hf.training import TrainingArguments
+
+    values = {
+        "output_dir": str(output_dir),
+        "seed": 7,
+        "num_train_epochs": 1,
+        "train_batch_size": 4,
+        "eval_every_epochs": 0,
+        "save_every_epochs": 1,
+        "show_progress": False,
+        "report_to_tensorboard": False,
+        "log_every_steps": 1,
+    }
+    values.update(overrides)
+    return TrainingArguments(**values)
+
+
+def weights_of(model) -> dict[str, torch.Tensor]:
+    """A detached copy of every tensor of the model's state dict."""
+    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+
+
+def assert_same_weights(first: dict, second: dict, case: str) -> None:
+    """Bitwise equality of two `weights_of` results (same machine and thread count)."""
+    assert first.keys() == second.keys()
+    different = [name for name in first if not torch.equal(first[name], second[name])]
+    assert not different, f"{case}: weights differ in {different[:5]}"

@@ -15,20 +15,25 @@ def small_benchmark():
     )
 
 
+def make_tiny_model(benchmark, seed: int = 0, **overrides):
+    """A seeded (model, processor) pair of the tiny preset for ``benchmark`` (vocabulary from its training split)."""
+    import torch
+
+    config = DMRJRGConfig.from_preset("tiny", **overrides)
+    sentences = [s for row in benchmark.paragraphs["train"] for s in row["sentences"]]
+    processor = DMRJRGProcessor.from_corpus(sentences, config=config, seed=0)
+    torch.manual_seed(seed)
+    model = DMRJRGModel(config)
+    model.set_word_vectors(processor.word_vectors)
+    return model, processor
+
+
 @pytest.fixture
 def build_model(small_benchmark):
     """A fresh seeded (model, processor) pair of the tiny preset for the small synthetic benchmark."""
 
     def build(seed: int = 0, **overrides):
-        import torch
-
-        config = DMRJRGConfig.from_preset("tiny", **overrides)
-        sentences = [s for row in small_benchmark.paragraphs["train"] for s in row["sentences"]]
-        processor = DMRJRGProcessor.from_corpus(sentences, config=config, seed=0)
-        torch.manual_seed(seed)
-        model = DMRJRGModel(config)
-        model.set_word_vectors(processor.word_vectors)
-        return model, processor
+        return make_tiny_model(small_benchmark, seed, **overrides)
 
     return build
 

@@ -7,69 +7,41 @@ import logging
 
 import numpy as np
 import pytest
-import torch
-from helpers import folder_snapshot
+from helpers import assert_same_weights, folder_snapshot, training_arguments, weights_of
 
 from dmr_jrg_hf.errors import ConfigError, DataFormatError, InputError
-from dmr_jrg_hf.training import DMRJRGTrainer, TrainingArguments
+from dmr_jrg_hf.training import DMRJRGTrainer
 from dmr_jrg_hf.training.checkpointing import checkpoint_sequence, latest_valid_checkpoint
-
-
-def _args(output_dir, **overrides) -> TrainingArguments:
-    values = {
-        "output_dir": str(output_dir),
-        "seed": 7,
-        "num_train_epochs": 2,
-        "train_batch_size": 4,
-        "eval_every_epochs": 0,
-        "save_every_epochs": 1,
-        "show_progress": False,
-        "report_to_tensorboard": False,
-    }
-    values.update(overrides)
-    return TrainingArguments(**values)
 
 
 def _train(build_model, benchmark, output_dir, seed=2, eval_rows=None, **overrides):
     model, processor = build_model(seed=seed)
     trainer = DMRJRGTrainer(
-        model, processor, _args(output_dir, **overrides), benchmark.paragraphs["train"], benchmark.features, eval_rows
+        model,
+        processor,
+        training_arguments(output_dir, **{"num_train_epochs": 2, **overrides}),
+        benchmark.paragraphs["train"],
+        benchmark.features,
+        eval_rows,
     )
     return model, trainer.train()
-
-
-def _weights(model) -> dict[str, torch.Tensor]:
-    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
-
-
-def _assert_identical(first: dict, second: dict, case: str) -> None:
-    different = [name for name in first if not torch.equal(first[name], second[name])]
-    assert not different, f"{case}: weights differ in {different[:5]}"
 
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, small_benchmark):
     """A 3-epoch run (checkpoints epoch-0001 to epoch-0003 kept) and its final weights, built once per module."""
     from accelerate.state import AcceleratorState
-
-    from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
-    from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
-    from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
-
-    def build(seed=0):
-        config = DMRJRGConfig.from_preset("tiny")
-        sentences = [s for row in small_benchmark.paragraphs["train"] for s in row["sentences"]]
-        processor = DMRJRGProcessor.from_corpus(sentences, config=config, seed=0)
-        torch.manual_seed(seed)
-        model = DMRJRGModel(config)
-        model.set_word_vectors(processor.word_vectors)
-        return model, processor
+    from conftest import make_tiny_model
 
     AcceleratorState._reset_state(reset_partial_state=True)
     folder = tmp_path_factory.mktemp("run")
+
+    def build(seed=0):
+        return make_tiny_model(small_benchmark, seed)
+
     model, _ = _train(build, small_benchmark, folder, num_train_epochs=3, save_total_limit=3)
     AcceleratorState._reset_state(reset_partial_state=True)
-    return folder, _weights(model)
+    return folder, weights_of(model)
 
 
 def _copy_run(finished_run, tmp_path):
@@ -94,7 +66,7 @@ def test_overwrite_starts_a_clean_run(finished_run, tmp_path, small_benchmark, b
     assert sorted(path.name for path in (folder / "checkpoints").iterdir()) == ["epoch-0001"]
     assert output.epochs_completed == 1
     fresh, _ = _train(build_model, small_benchmark, tmp_path / "fresh", num_train_epochs=1)
-    _assert_identical(_weights(fresh), _weights(model), case="overwrite vs a new folder")
+    assert_same_weights(weights_of(fresh), weights_of(model), case="overwrite vs a new folder")
 
 
 def test_checkpoints_are_kept_by_recency_not_by_name(finished_run, tmp_path, small_benchmark, build_model):
@@ -156,7 +128,7 @@ def test_resume_latest_falls_back_to_a_valid_checkpoint(
         caplog.text
     )
     assert output.epochs_completed == 3
-    _assert_identical(finished_run[1], _weights(model), case=f"{case}: resumed from epoch 2")
+    assert_same_weights(finished_run[1], weights_of(model), case=f"{case}: resumed from epoch 2")
 
 
 def test_an_interrupted_save_resumes_bit_identical(finished_run, tmp_path, small_benchmark, build_model, monkeypatch):
@@ -183,7 +155,7 @@ def test_an_interrupted_save_resumes_bit_identical(finished_run, tmp_path, small
         build_model, small_benchmark, folder, seed=99, num_train_epochs=3, resume_from_checkpoint="latest"
     )
     assert output.epochs_completed == 3
-    _assert_identical(finished_run[1], _weights(model), case="resume after a save killed between files")
+    assert_same_weights(finished_run[1], weights_of(model), case="resume after a save killed between files")
     assert sorted(path.name for path in (folder / "checkpoints").iterdir()) == ["epoch-0002", "epoch-0003"]
 
 
@@ -214,7 +186,7 @@ def test_a_crash_in_validation_loses_no_training(tmp_path, small_benchmark, buil
     )
     assert [entry["epoch"] for entry in resumed.history] == [1, 2]
     assert resumed.history == straight.history and resumed.best_epoch == straight.best_epoch
-    _assert_identical(_weights(straight_model), _weights(model), case="resume after a crash in validation")
+    assert_same_weights(weights_of(straight_model), weights_of(model), case="resume after a crash in validation")
 
 
 @pytest.mark.parametrize("split", ["train", "validation"])
@@ -228,7 +200,7 @@ def test_bad_features_are_named_before_training(tmp_path, small_benchmark, build
     trainer = DMRJRGTrainer(
         model,
         processor,
-        _args(tmp_path / "run"),
+        training_arguments(tmp_path / "run"),
         small_benchmark.paragraphs["train"],
         features,
         small_benchmark.paragraphs["validation"],
@@ -244,7 +216,9 @@ def test_a_video_without_features_is_named(tmp_path, small_benchmark, build_mode
     missing = small_benchmark.paragraphs["train"][0]["video_id"]
     del features[missing]
     model, processor = build_model()
-    trainer = DMRJRGTrainer(model, processor, _args(tmp_path), small_benchmark.paragraphs["train"], features)
+    trainer = DMRJRGTrainer(
+        model, processor, training_arguments(tmp_path), small_benchmark.paragraphs["train"], features
+    )
     with pytest.raises(InputError, match=rf"video '{missing}' \(training rows\): no features"):
         trainer.train()
 
@@ -255,4 +229,4 @@ def test_a_video_without_features_is_named(tmp_path, small_benchmark, build_mode
 )
 def test_run_settings_are_checked(tmp_path, field, value):
     with pytest.raises(ConfigError, match=rf"{field} must be a positive integer, got {value}"):
-        _args(tmp_path, **{field: value})
+        training_arguments(tmp_path, **{field: value})
