@@ -27,8 +27,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ..data.collator import DMRJRGCollator
-from ..errors import ConfigError, InputError
-from ..feature_extraction_dmr_jrg import check_video_features
+from ..errors import ConfigError
 from ..files import atomic_folder
 from ..hub import complete_model_folder
 from ..modeling_dmr_jrg import DMRJRGModelOutput
@@ -44,6 +43,7 @@ from .checkpointing import (
     verify_checkpoint,
 )
 from .evaluation import evaluate_model
+from .run_folder import check_split_features, prepare_output_dir
 from .schedules import step_decay_schedule
 
 __all__ = ["DMRJRGTrainer", "TrainOutput", "select_supervised_paragraphs"]
@@ -51,8 +51,6 @@ __all__ = ["DMRJRGTrainer", "TrainOutput", "select_supervised_paragraphs"]
 logger = get_logger(__name__)
 
 LOSS_FIELDS = tuple(field.name for field in fields(DMRJRGModelOutput) if field.name.endswith("loss"))
-# What a run writes besides the final model files; ``overwrite_output_dir`` removes these.
-RUN_ENTRIES = ("checkpoints", "best", "logs", "run_config.json", "training_args.json", "train_results.json")
 
 
 @dataclass
@@ -154,43 +152,6 @@ class DMRJRGTrainer:
     @property
     def num_train_epochs(self) -> int:
         return self.args.num_train_epochs or self.config.num_train_epochs
-
-    def _prepare_output_dir(self) -> None:
-        """Refuse a folder that holds another run, unless resuming it or told to overwrite it (then clear the run)."""
-        output = self.args.output_path
-        if self.args.resume_from_checkpoint is not None or not output.is_dir() or not any(output.iterdir()):
-            return
-        if not self.args.overwrite_output_dir:
-            entries = sorted(path.name for path in output.iterdir())
-            raise ConfigError(
-                f"output folder {output} is not empty ({', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''}):"
-                " pass --overwrite (overwrite_output_dir=True) to start a new run there, or --resume latest "
-                "(resume_from_checkpoint='latest') to continue the run it holds"
-            )
-        if self.accelerator.is_main_process:
-            for name in RUN_ENTRIES:
-                path = output / name
-                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-            logger.info("overwrite: removed the previous run's %s from %s", ", ".join(RUN_ENTRIES), output)
-        self.accelerator.wait_for_everyone()
-
-    def _check_features(self) -> None:
-        """Read and check the features of every video of the training and validation rows before training starts.
-
-        Raises:
-            InputError: a missing video, or features of the wrong shape, non-numeric, NaN/Inf or overflowing
-                (names the video id and the split).
-        """
-        splits = [("training", self.train_rows, self.features)]
-        if self.eval_rows is not None:
-            splits.append(("validation", self.eval_rows, self.eval_features))
-        for split, rows, features in splits:
-            video_ids = sorted({str(row["video_id"]) for row in rows})
-            for video_id in video_ids:
-                if video_id not in features:
-                    raise InputError(f"video {video_id!r} ({split} rows): no features for it")
-                check_video_features(features[video_id], self.config.feature_dim, f"video {video_id!r} ({split})")
-            logger.info("checked the features of %d %s videos", len(video_ids), split)
 
     def _build(self):
         set_seed(self.args.seed)
@@ -408,8 +369,12 @@ class DMRJRGTrainer:
             InputError: a video of the training or validation rows has no features, or bad ones (named).
             DataFormatError: the checkpoint to resume from is incomplete or damaged (names the file).
         """
-        self._prepare_output_dir()
-        self._check_features()
+        prepare_output_dir(self.args, self.accelerator.is_main_process)
+        self.accelerator.wait_for_everyone()
+        splits = {"training": (self.train_rows, self.features)}
+        if self.eval_rows is not None:
+            splits["validation"] = (self.eval_rows, self.eval_features)
+        check_split_features(splits, self.config.feature_dim)
         checkpoint = self._checkpoint_to_resume()
         model, optimizer, loader, schedule = self._build()
         self._log_run_header()
