@@ -237,7 +237,7 @@ def _read_durations(path: str | None) -> dict[str, float] | None:
 
 def _run_index(args: argparse.Namespace) -> int:
     from .inference import VideoCorpusIndex
-    from .inference.index import check_index_target
+    from .inference.index_files import check_index_target
     from .loading import load_pretrained
 
     if args.add and args.overwrite:

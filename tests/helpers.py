@@ -9,8 +9,16 @@ import torch
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.geometry import valid_cell_mask
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
+from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
-__all__ = ["DMRJRGModelTester", "assert_same_weights", "folder_snapshot", "training_arguments", "weights_of"]
+__all__ = [
+    "DMRJRGModelTester",
+    "assert_same_weights",
+    "folder_snapshot",
+    "make_tiny_model",
+    "training_arguments",
+    "weights_of",
+]
 
 
 class DMRJRGModelTester:
@@ -138,3 +146,14 @@ def assert_same_weights(first: dict, second: dict, case: str) -> None:
     assert first.keys() == second.keys()
     different = [name for name in first if not torch.equal(first[name], second[name])]
     assert not different, f"{case}: weights differ in {different[:5]}"
+
+
+def make_tiny_model(benchmark, seed: int = 0, **overrides):
+    """A seeded (model, processor) pair of the tiny preset for ``benchmark`` (vocabulary from its training split)."""
+    config = DMRJRGConfig.from_preset("tiny", **overrides)
+    sentences = [s for row in benchmark.paragraphs["train"] for s in row["sentences"]]
+    processor = DMRJRGProcessor.from_corpus(sentences, config=config, seed=0)
+    torch.manual_seed(seed)
+    model = DMRJRGModel(config)
+    model.set_word_vectors(processor.word_vectors)
+    return model, processor

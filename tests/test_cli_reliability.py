@@ -23,10 +23,8 @@ TRAIN = ["train", "--preset", "tiny", "--max-train-paragraphs", "4", "--max-eval
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    from conftest import TINY_SENTENCES
-
     config = DMRJRGConfig.from_preset("tiny")
-    processor = DMRJRGProcessor.from_corpus(TINY_SENTENCES, config=config, seed=0)
+    processor = DMRJRGProcessor.from_corpus(["a man opens the door", "he walks out"], config=config, seed=0)
     torch.manual_seed(0)
     model = DMRJRGModel(config)
     model.set_word_vectors(processor.word_vectors)

@@ -8,7 +8,6 @@ files. Saved as ``index.safetensors`` + ``index.json`` (no pickle).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,22 +16,18 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file, save_file
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataFormatError, InputError
-from ..files import atomic_folder, check_safetensors_file, read_json_file
 from ..validation import check_positive_int
 from .fingerprint import model_fingerprint
+from .index_files import read_index_folder, write_index_folder
 
-__all__ = ["BACKENDS", "VideoCorpusIndex", "check_feature_spec", "check_index_target", "resolve_feature_source"]
+__all__ = ["BACKENDS", "VideoCorpusIndex", "check_feature_spec", "resolve_feature_source"]
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("exact", "faiss")
-INDEX_TENSORS_FILE = "index.safetensors"
-INDEX_METADATA_FILE = "index.json"
-_FORMAT_VERSION = 1
 _MODEL_FIELDS = ("num_clips", "feature_dim", "hidden_size", "num_sampled_frames", "map_scale_layers")
 
 
@@ -410,23 +405,17 @@ class VideoCorpusIndex:
         Raises:
             DataFormatError: ``directory`` holds an index and ``overwrite`` is False, or holds other files.
         """
-        directory = Path(directory)
-        check_index_target(directory, overwrite)
         tensors = {"embeddings": self.embeddings, "durations": self.durations}
         if self.clip_features is not None:
             tensors["clip_features"] = self.clip_features
         metadata = {
-            "format_version": _FORMAT_VERSION,
             "video_ids": self.video_ids,
             "model_info": self.model_info,
             "model_fingerprint": self.model_fingerprint,
             "backend": self.backend,
             "faiss_factory": self.faiss_factory,
         }
-        with atomic_folder(directory) as staging:
-            save_file(tensors, str(staging / INDEX_TENSORS_FILE))
-            (staging / INDEX_METADATA_FILE).write_text(json.dumps(metadata) + "\n", encoding="utf-8")
-        return directory
+        return write_index_folder(directory, tensors, metadata, overwrite)
 
     @classmethod
     def load(
@@ -438,23 +427,7 @@ class VideoCorpusIndex:
             DataFormatError: missing, truncated or garbled files, a different format version, NaN/Inf embeddings
                 (names the folder, the file or the video).
         """
-        directory = Path(directory)
-        paths = [directory / INDEX_TENSORS_FILE, directory / INDEX_METADATA_FILE]
-        missing = [path.name for path in paths if not path.is_file()]
-        if missing:
-            raise DataFormatError(f"{directory}: not a VideoCorpusIndex folder (missing {', '.join(missing)})")
-        metadata = read_json_file(paths[1])
-        if not isinstance(metadata, dict) or metadata.get("format_version") != _FORMAT_VERSION:
-            version = metadata.get("format_version") if isinstance(metadata, dict) else None
-            raise DataFormatError(f"{paths[1]}: index format {version}, expected {_FORMAT_VERSION}")
-        absent = [key for key in ("video_ids", "model_info", "backend") if key not in metadata]
-        if absent:
-            raise DataFormatError(f"{paths[1]}: missing {', '.join(absent)}")
-        check_safetensors_file(paths[0])
-        tensors = load_file(str(paths[0]))
-        absent = [key for key in ("embeddings", "durations") if key not in tensors]
-        if absent:
-            raise DataFormatError(f"{paths[0]}: missing the tensors {', '.join(absent)}")
+        metadata, tensors = read_index_folder(directory)
         return cls(
             metadata["video_ids"],
             tensors["embeddings"],
@@ -465,25 +438,6 @@ class VideoCorpusIndex:
             faiss_factory=metadata.get("faiss_factory", "Flat"),
             model_fingerprint=metadata.get("model_fingerprint"),
             allow_model_mismatch=allow_model_mismatch,
-        )
-
-
-def check_index_target(directory: str | Path, overwrite: bool) -> None:
-    """Check that an index may be written to ``directory``: a new or empty folder, or an index folder with
-    ``overwrite`` (`VideoCorpusIndex.save` calls it; call it first to fail before the corpus is encoded).
-
-    Raises:
-        DataFormatError: an index is there and ``overwrite`` is False, or the folder holds other files.
-    """
-    directory = Path(directory)
-    if not directory.exists() or not any(directory.iterdir()):
-        return
-    if not (directory / INDEX_METADATA_FILE).is_file():
-        raise DataFormatError(f"{directory}: folder is not empty and holds no index; choose another folder")
-    if not overwrite:
-        raise DataFormatError(
-            f"{directory}: an index is already there; pass overwrite=True (--overwrite) to replace it, or extend it "
-            "with VideoCorpusIndex.load(...).add(...) (--add)"
         )
 
 

@@ -108,7 +108,7 @@ def test_a_failed_save_leaves_the_old_index(model_and_processor, test_features, 
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("dmr_jrg_hf.inference.index.save_file", fail)
+    monkeypatch.setattr("dmr_jrg_hf.inference.index_files.save_file", fail)
     with pytest.raises(OSError, match="disk full"):
         index.save(folder, overwrite=True)
     assert folder_snapshot(folder) == before

@@ -7,7 +7,7 @@ import logging
 
 import numpy as np
 import pytest
-from helpers import assert_same_weights, folder_snapshot, training_arguments, weights_of
+from helpers import assert_same_weights, folder_snapshot, make_tiny_model, training_arguments, weights_of
 
 from dmr_jrg_hf.errors import ConfigError, DataFormatError, InputError
 from dmr_jrg_hf.training import DMRJRGTrainer
@@ -31,7 +31,6 @@ def _train(build_model, benchmark, output_dir, seed=2, eval_rows=None, **overrid
 def finished_run(tmp_path_factory, small_benchmark):
     """A 3-epoch run (checkpoints epoch-0001 to epoch-0003 kept) and its final weights, built once per module."""
     from accelerate.state import AcceleratorState
-    from conftest import make_tiny_model
 
     AcceleratorState._reset_state(reset_partial_state=True)
     folder = tmp_path_factory.mktemp("run")
