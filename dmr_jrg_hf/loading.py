@@ -20,7 +20,7 @@ _SAFETENSORS_FILES = ("model.safetensors", "word_vectors.safetensors")
 
 def _looks_like_a_path(name: str) -> bool:
     """A Hub id is ``name`` or ``namespace/name``; anything else (absolute, relative with ./, deeper) is a folder."""
-    return name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or (os.sep != "/" and os.sep in name)
 
 
 def _check_folder(folder: Path) -> None:

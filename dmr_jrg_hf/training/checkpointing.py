@@ -90,9 +90,14 @@ def finalize_checkpoint(staging: Path, folder: Path, state: dict[str, Any]) -> N
     sequence = 1 + max((checkpoint_sequence(path) or 0 for path in _checkpoints(folder.parent)), default=0)
     (staging / STATE_FILE).write_text(json.dumps(state, indent=2))
     _write_json(staging / MANIFEST_FILE, _manifest(staging, sequence))
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(staging, folder)
+    if folder.exists():  # the old copy is renamed aside and removed only once the new one is in place
+        retired = folder.with_name(f".{folder.name}.old")
+        shutil.rmtree(retired, ignore_errors=True)
+        os.replace(folder, retired)
+        os.replace(staging, folder)
+        shutil.rmtree(retired)
+    else:
+        os.replace(staging, folder)
 
 
 def rewrite_checkpoint_state(folder: Path, state: dict[str, Any]) -> None:
