@@ -169,10 +169,11 @@ def latest_valid_checkpoint(checkpoints_dir: Path) -> Path:
 
 
 def rotate_checkpoints(checkpoints_dir: Path, keep: int) -> list[Path]:
-    """Remove all but the ``keep`` most recently written checkpoints (by manifest sequence) and any staging folder
-    a crashed save left; returns what was removed."""
+    """Remove all but the ``keep`` most recently written checkpoints (by manifest sequence) and any staging or
+    replaced folder a crashed save left; returns what was removed."""
     ranked = sorted(_checkpoints(checkpoints_dir), key=lambda path: checkpoint_sequence(path) or 0, reverse=True)
-    removed = ranked[keep:] + [path for path in checkpoints_dir.glob(f".{_CHECKPOINT_GLOB}.tmp") if path.is_dir()]
+    leftovers = [path for suffix in ("tmp", "old") for path in checkpoints_dir.glob(f".{_CHECKPOINT_GLOB}.{suffix}")]
+    removed = ranked[keep:] + [path for path in leftovers if path.is_dir()]
     for path in removed:
         shutil.rmtree(path)
     return removed
