@@ -37,8 +37,10 @@ class TrainingArguments:
         best_metric (str): ``protocol/metric`` that selects the best checkpoint, e.g. ``vprg/R@1,IoU=0.5``.
         eval_protocols (tuple[str, ...]): protocols computed at each validation.
         save_every_epochs (int): write a resumable checkpoint every N epochs (0: never).
-        save_total_limit (int): resumable checkpoints kept (oldest removed first).
-        resume_from_checkpoint (str, optional): a checkpoint folder, or "latest" for the newest one in output_dir.
+        save_total_limit (int): resumable checkpoints kept: the most recently written ones (by save order, not by
+            folder name).
+        resume_from_checkpoint (str, optional): a checkpoint folder, or "latest" for the most recently written one in
+            output_dir that is complete (damaged ones are skipped with a warning).
         max_steps_per_epoch (int, optional): cut every epoch after this many batches (smoke tests).
         log_every_steps (int): TensorBoard logging period in optimizer steps.
         report_to_tensorboard (bool): write TensorBoard event files under ``output_dir/logs``.

@@ -116,7 +116,9 @@ def verify_checkpoint(folder: Path) -> None:
     if not folder.is_dir():
         raise DataFormatError(f"checkpoint {folder}: no such folder")
     if not (folder / MANIFEST_FILE).is_file():
-        raise DataFormatError(f"checkpoint {folder}: no {MANIFEST_FILE} (the save did not finish)")
+        raise DataFormatError(
+            f"checkpoint {folder}: no {MANIFEST_FILE} (the save did not finish, or an older dmr_jrg_hf wrote it)"
+        )
     manifest = read_json_file(folder / MANIFEST_FILE)
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         raise DataFormatError(f"checkpoint {folder}: {MANIFEST_FILE} has no file list")
