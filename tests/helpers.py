@@ -16,6 +16,7 @@ __all__ = [
     "assert_same_weights",
     "folder_snapshot",
     "make_tiny_model",
+    "save_tiny_model",
     "training_arguments",
     "weights_of",
 ]
@@ -157,3 +158,15 @@ def make_tiny_model(benchmark, seed: int = 0, **overrides):
     model = DMRJRGModel(config)
     model.set_word_vectors(processor.word_vectors)
     return model, processor
+
+
+def save_tiny_model(folder):
+    """Save an untrained tiny-preset model and its processor (a two-sentence vocabulary) to ``folder``; returns it."""
+    config = DMRJRGConfig.from_preset("tiny")
+    processor = DMRJRGProcessor.from_corpus(["a man opens the door", "he walks out"], config=config, seed=0)
+    torch.manual_seed(0)
+    model = DMRJRGModel(config)
+    model.set_word_vectors(processor.word_vectors)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder

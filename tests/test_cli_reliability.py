@@ -11,27 +11,16 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from helpers import folder_snapshot
+from helpers import folder_snapshot, save_tiny_model
 
 from dmr_jrg_hf.cli import main
-from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
-from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
-from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
 TRAIN = ["train", "--preset", "tiny", "--max-train-paragraphs", "4", "--max-eval-paragraphs", "2", "-q"]
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    config = DMRJRGConfig.from_preset("tiny")
-    processor = DMRJRGProcessor.from_corpus(["a man opens the door", "he walks out"], config=config, seed=0)
-    torch.manual_seed(0)
-    model = DMRJRGModel(config)
-    model.set_word_vectors(processor.word_vectors)
-    folder = tmp_path_factory.mktemp("cli") / "model"
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
+    return save_tiny_model(tmp_path_factory.mktemp("cli") / "model")
 
 
 @pytest.fixture(scope="module")

@@ -7,27 +7,17 @@ import json
 import shutil
 
 import pytest
-import torch
-from helpers import folder_snapshot
+from helpers import folder_snapshot, save_tiny_model
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.errors import ConfigError, DataFormatError
 from dmr_jrg_hf.loading import load_pretrained
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
-from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    config = DMRJRGConfig.from_preset("tiny")
-    processor = DMRJRGProcessor.from_corpus(["a man opens the door", "he walks out"], config=config, seed=0)
-    torch.manual_seed(0)
-    model = DMRJRGModel(config)
-    model.set_word_vectors(processor.word_vectors)
-    folder = tmp_path_factory.mktemp("loading") / "model"
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
+    return save_tiny_model(tmp_path_factory.mktemp("loading") / "model")
 
 
 def test_a_saved_folder_loads_in_eval_mode(model_dir):
