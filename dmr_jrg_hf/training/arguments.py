@@ -23,7 +23,8 @@ class TrainingArguments:
             run needs an empty or new folder (see ``overwrite_output_dir``); ``resume_from_checkpoint`` continues the
             run already there.
         overwrite_output_dir (bool): start a new run in a folder that holds another one: its checkpoints/, best/,
-            logs/ and run files are removed first (other files are left alone).
+            logs/, run files and (in a folder a run wrote) final model files are removed first; other files are left
+            alone.
         seed (int): seeds Python, numpy, torch, the sampler and the word masking.
         num_train_epochs (int, optional): overrides ``config.num_train_epochs``.
         train_batch_size (int, optional): per-process batch size, overrides ``config.train_batch_size``.

@@ -6,25 +6,39 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, InputError
 from ..feature_extraction_dmr_jrg import check_video_features
+from ..hub import MODEL_FOLDER_FILES, remote_code_sources
 from .arguments import TrainingArguments
 
-__all__ = ["RUN_ENTRIES", "check_split_features", "prepare_output_dir"]
+__all__ = ["MODEL_ENTRIES", "RUN_ENTRIES", "check_split_features", "prepare_output_dir"]
 
 logger = logging.getLogger(__name__)
 
 # What a run writes besides the final model files; ``overwrite_output_dir`` removes these.
 RUN_ENTRIES = ("checkpoints", "best", "logs", "run_config.json", "training_args.json", "train_results.json")
+# The final model folder a finished run leaves next to them (weights, processor, model card; code files added).
+MODEL_ENTRIES = (*MODEL_FOLDER_FILES, "word_vectors.safetensors", "README.md")
+
+
+def _previous_run_entries(output: Path) -> list[Path]:
+    """What ``overwrite_output_dir`` removes: the run entries and, in a folder the trainer wrote (it holds
+    ``training_args.json``), the final model files and code files too. Other files are left alone."""
+    names = list(RUN_ENTRIES)
+    if (output / "training_args.json").is_file():
+        names += [*MODEL_ENTRIES, *remote_code_sources()]
+    return [output / name for name in names if (output / name).exists()]
 
 
 def prepare_output_dir(args: TrainingArguments, is_main_process: bool = True) -> None:
     """Refuse an output folder that holds another run, unless the run resumes it or overwrites it (then the main
-    process removes the previous run's `RUN_ENTRIES`). Every process calls it, so that every process raises.
+    process removes the previous run, see `_previous_run_entries`). Every process calls it, so that every process
+    raises.
 
     Raises:
         ConfigError: ``output_dir`` is not empty and neither ``resume_from_checkpoint`` nor ``overwrite_output_dir``
@@ -42,10 +56,10 @@ def prepare_output_dir(args: TrainingArguments, is_main_process: bool = True) ->
         )
     if not is_main_process:
         return
-    for name in RUN_ENTRIES:
-        path = output / name
-        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    logger.info("overwrite: removed the previous run's %s from %s", ", ".join(RUN_ENTRIES), output)
+    removed = _previous_run_entries(output)
+    for path in removed:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    logger.info("overwrite: removed the previous run from %s (%s)", output, ", ".join(path.name for path in removed))
 
 
 def check_split_features(

@@ -59,11 +59,22 @@ def test_a_used_output_folder_is_refused(finished_run, tmp_path, small_benchmark
     assert folder_snapshot(folder) == before
 
 
-def test_overwrite_starts_a_clean_run(finished_run, tmp_path, small_benchmark, build_model):
+def test_overwrite_starts_a_clean_run(finished_run, tmp_path, small_benchmark, build_model, monkeypatch):
     folder = _copy_run(finished_run, tmp_path)
+    (folder / "notes.txt").write_text("the user's own file")
+    seen = {}
+
+    def look_when_training_starts(self, *args, **kwargs):
+        seen.setdefault("entries", sorted(path.name for path in folder.iterdir()))
+        return original(self, *args, **kwargs)
+
+    original = DMRJRGTrainer._train_epoch
+    monkeypatch.setattr(DMRJRGTrainer, "_train_epoch", look_when_training_starts)
     model, output = _train(build_model, small_benchmark, folder, num_train_epochs=1, overwrite_output_dir=True)
+    assert seen["entries"] == ["notes.txt", "run_config.json", "training_args.json"], "nothing of the old run left"
     assert sorted(path.name for path in (folder / "checkpoints").iterdir()) == ["epoch-0001"]
-    assert output.epochs_completed == 1
+    assert output.epochs_completed == 1 and (folder / "notes.txt").read_text() == "the user's own file"
+    monkeypatch.undo()
     fresh, _ = _train(build_model, small_benchmark, tmp_path / "fresh", num_train_epochs=1)
     assert_same_weights(weights_of(fresh), weights_of(model), case="overwrite vs a new folder")
 
