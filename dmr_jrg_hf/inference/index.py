@@ -253,7 +253,7 @@ class VideoCorpusIndex:
         rate = (
             feature_rate if feature_rate is not None else (processor.video_feature_spec or {}).get("rate_per_second")
         )
-        batches = range(0, len(video_ids), batch_size)
+        batches = range(0, len(video_ids), check_positive_int(batch_size, "batch_size"))
         encoded = [
             self._encode_batch(
                 model, processor, source, video_ids[i : i + batch_size], known_durations, rate, feature_rate

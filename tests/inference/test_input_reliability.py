@@ -76,3 +76,12 @@ def test_features_overflowing_the_normalisation_are_rejected(tiny_processor):
 def test_non_string_sentences_are_named(tiny_processor, sentence):
     with pytest.raises(InputError, match=r"paragraph 0, sentence 1: expected a string"):
         tiny_processor(text=[["a man opens the door", sentence]])
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.0], ids=repr)
+def test_batch_sizes_must_be_positive_ints(model_and_processor, small_index, test_features, batch_size):
+    model, processor = model_and_processor
+    with pytest.raises(InputError, match=rf"batch_size must be a positive integer, got {batch_size!r}"):
+        retrieve_and_ground(model, processor, PARAGRAPH, small_index, top_k=2, batch_size=batch_size)
+    with pytest.raises(InputError, match=rf"batch_size must be a positive integer, got {batch_size!r}"):
+        VideoCorpusIndex.build(model, processor, test_features, feature_rate=1.0, batch_size=batch_size)
