@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataFormatError, InputError
-from ..validation import check_positive_int
+from ..validation import check_positive_int, check_positive_seconds
 from .fingerprint import model_fingerprint
 from .index_files import read_index_folder, write_index_folder
 
@@ -90,7 +90,7 @@ def resolve_feature_source(source) -> tuple[Mapping[str, np.ndarray], dict[str, 
 
 def _duration_of(video_id: str, num_frames: int, durations: Mapping[str, float], rate: float | None) -> float:
     if video_id in durations:
-        return float(durations[video_id])
+        return check_positive_seconds(durations[video_id], f"video {video_id!r}")
     if rate:
         return num_frames / float(rate)
     raise InputError(

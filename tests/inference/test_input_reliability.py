@@ -85,3 +85,11 @@ def test_batch_sizes_must_be_positive_ints(model_and_processor, small_index, tes
         retrieve_and_ground(model, processor, PARAGRAPH, small_index, top_k=2, batch_size=batch_size)
     with pytest.raises(InputError, match=rf"batch_size must be a positive integer, got {batch_size!r}"):
         VideoCorpusIndex.build(model, processor, test_features, feature_rate=1.0, batch_size=batch_size)
+
+
+@pytest.mark.parametrize("duration", [True, "30", None], ids=repr)
+def test_index_durations_are_checked(model_and_processor, test_features, duration):
+    model, processor = model_and_processor
+    video_id = next(iter(test_features))
+    with pytest.raises(InputError, match=rf"video '{video_id}': duration must be a positive number of seconds"):
+        VideoCorpusIndex.build(model, processor, test_features, durations={video_id: duration}, show_progress=False)
