@@ -65,8 +65,7 @@ def result_rows(results: Sequence[ParagraphResult]) -> list[list]:
 
 def _load_model(model_dir: str | Path):
     """Model (eval mode) and processor from a folder or Hub id; a missing demo folder says how to make it."""
-    from .modeling_dmr_jrg import DMRJRGModel
-    from .processing_dmr_jrg import DMRJRGProcessor
+    from .loading import load_pretrained
 
     folder = Path(model_dir)
     if folder == DEFAULT_MODEL_DIR and not (folder / "config.json").is_file():
@@ -74,10 +73,7 @@ def _load_model(model_dir: str | Path):
             f"no demo model in {folder} (config.json missing): run `make demo` (or `dmr-jrg demo`), which trains "
             "the demo model there in a few CPU minutes, or pass a trained model folder with --model DIR"
         )
-    try:
-        return DMRJRGModel.from_pretrained(model_dir).eval(), DMRJRGProcessor.from_pretrained(model_dir)
-    except OSError as error:
-        raise InputError(f"model {str(model_dir)!r}: cannot load a DMR-JRG model and processor ({error})") from error
+    return load_pretrained(model_dir)
 
 
 def _benchmark_seed(model_dir: str | Path) -> int:

@@ -10,14 +10,27 @@ import argparse
 import json
 import logging
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, DMRJRGError
+from .errors import ConfigError, DataFormatError, DMRJRGError, InputError
+from .validation import check_positive_int
 
 __all__ = ["main", "build_parser", "parse_overrides"]
 
 logger = logging.getLogger("dmr_jrg_hf")
+
+# Commands that run long enough for the thread count to matter: they log it.
+_THREADED_COMMANDS = ("demo", "train", "evaluate", "index", "search", "app")
+
+
+def _positive_int(text: str) -> int:
+    """argparse type of counts (``--epochs``, ``--top-k``, ...): 0, negatives and non-integers are usage errors."""
+    try:
+        return check_positive_int(int(text), "value")
+    except (ValueError, InputError) as error:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from error
 
 
 def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
@@ -63,7 +76,14 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _run_prepare(args: argparse.Namespace) -> int:
     from .data import prepare_benchmark
 
-    report = prepare_benchmark(args.benchmark, args.annotations, args.features, args.out)
+    report = prepare_benchmark(
+        args.benchmark,
+        args.annotations,
+        args.features,
+        args.out,
+        overwrite=args.overwrite,
+        missing_features=args.missing_features,
+    )
     print(report.summary())
     return 0
 
@@ -122,6 +142,7 @@ def _run_train(args: argparse.Namespace) -> int:
     model.set_word_vectors(processor.word_vectors)
     training_args = TrainingArguments(
         output_dir=args.output_dir,
+        overwrite_output_dir=args.overwrite,
         seed=args.seed,
         num_train_epochs=args.epochs,
         train_batch_size=args.batch_size,
@@ -147,16 +168,14 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from .modeling_dmr_jrg import DMRJRGModel
-    from .processing_dmr_jrg import DMRJRGProcessor
+    from .loading import load_pretrained
     from .training import evaluate_baselines, evaluate_model
 
     splits, features = _load_data(args)
     if args.split not in splits:
         raise ConfigError(f"split {args.split!r} not found; available: {sorted(splits)}")
     rows = _limit(splits[args.split], args.max_eval_paragraphs)
-    model = DMRJRGModel.from_pretrained(args.model)
-    processor = DMRJRGProcessor.from_pretrained(args.model)
+    model, processor = load_pretrained(args.model)
     results: dict[str, Any] = {
         "model": evaluate_model(
             model, processor, rows, features, protocols=args.protocols, show_progress=not args.quiet
@@ -204,30 +223,44 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_model(path: str):
-    from .modeling_dmr_jrg import DMRJRGModel
-    from .processing_dmr_jrg import DMRJRGProcessor
+def _read_durations(path: str | None) -> dict[str, float] | None:
+    """``--durations``: a JSON object ``{video_id: seconds}`` (values are checked by the processor)."""
+    from .files import read_json_file
 
-    return DMRJRGModel.from_pretrained(path).eval(), DMRJRGProcessor.from_pretrained(path)
+    if path is None:
+        return None
+    durations = read_json_file(path)
+    if not isinstance(durations, dict):
+        raise DataFormatError(f"{path}: expected a JSON object {{video_id: seconds}}, got {type(durations).__name__}")
+    return durations
 
 
 def _run_index(args: argparse.Namespace) -> int:
     from .inference import VideoCorpusIndex
+    from .inference.index_files import check_index_target
+    from .loading import load_pretrained
 
-    model, processor = _load_model(args.model)
-    durations = json.loads(Path(args.durations).read_text()) if args.durations else None
-    index = VideoCorpusIndex.build(
-        model,
-        processor,
-        args.features,
-        durations=durations,
-        feature_rate=args.feature_rate,
-        batch_size=args.batch_size,
-        backend=args.backend,
-        store_clip_features=not args.no_clip_features,
-        show_progress=not args.quiet,
-    )
-    index.save(args.output_dir)
+    if args.add and args.overwrite:
+        raise ConfigError("--add extends the index in --output-dir and --overwrite replaces it: pass one of them")
+    if not args.add:
+        check_index_target(args.output_dir, args.overwrite)
+    durations = _read_durations(args.durations)
+    model, processor = load_pretrained(args.model)
+    options = {"durations": durations, "feature_rate": args.feature_rate, "batch_size": args.batch_size}
+    if args.add:
+        index = VideoCorpusIndex.load(args.output_dir, backend=args.backend)
+        index.add(model, processor, args.features, show_progress=not args.quiet, **options)
+    else:
+        index = VideoCorpusIndex.build(
+            model,
+            processor,
+            args.features,
+            backend=args.backend,
+            store_clip_features=not args.no_clip_features,
+            show_progress=not args.quiet,
+            **options,
+        )
+    index.save(args.output_dir, overwrite=args.overwrite or args.add)
     summary = {"videos": len(index), "index_mb": index.memory_bytes / 2**20, "output_dir": args.output_dir}
     _emit(summary, args.output)
     return 0
@@ -262,11 +295,12 @@ def _save_search_plots(model, processor, index, results: list[list], args: argpa
 
 def _run_search(args: argparse.Namespace) -> int:
     from .inference import VideoCorpusIndex, retrieve, retrieve_and_ground, split_sentences
+    from .loading import load_pretrained
 
     if args.plot and args.no_ground:
         raise ConfigError("--plot draws the grounding of the best video: it cannot be combined with --no-ground")
-    model, processor = _load_model(args.model)
-    index = VideoCorpusIndex.load(args.index, backend=args.backend)
+    model, processor = load_pretrained(args.model)
+    index = VideoCorpusIndex.load(args.index, backend=args.backend, allow_model_mismatch=args.allow_model_mismatch)
     batch = [split_sentences(paragraph) for paragraph in args.paragraphs]
     if args.no_ground:
         results = retrieve(model, processor, batch, index, args.top_k)
@@ -315,10 +349,21 @@ def _run_push(args: argparse.Namespace) -> int:
 # Parser --------------------------------------------------------------------------------------------------------
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+def _add_common(parser: argparse.ArgumentParser, threads: bool = True) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of data generation, masking and training")
     parser.add_argument("--output", help="write the JSON result here instead of stdout")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    if threads:
+        _add_threads(parser)
+
+
+def _add_threads(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        help="torch threads (default: torch's choice, one per core; on a machine shared with other jobs 1 is often "
+        "much faster)",
+    )
 
 
 def _add_data(parser: argparse.ArgumentParser) -> None:
@@ -329,7 +374,7 @@ def _add_data(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--annotations", help="folder with the benchmark's annotation files")
     parser.add_argument("--features", help="HDF5 file or folder of {video_id}.npy features")
-    parser.add_argument("--max-eval-paragraphs", type=int, help="evaluate on the first N paragraphs only")
+    parser.add_argument("--max-eval-paragraphs", type=_positive_int, help="evaluate on the first N paragraphs only")
 
 
 def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
@@ -372,7 +417,7 @@ def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     formatter = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(prog="dmr-jrg", description=__doc__.splitlines()[0], formatter_class=formatter)
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging; errors with their traceback")
     parser.add_argument("--debug", action="store_true", help="re-raise errors with their traceback")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -380,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="train + evaluate + query on the synthetic benchmark", formatter_class=formatter
     )
     demo.add_argument("--output-dir", default="outputs/demo")
-    demo.add_argument("--epochs", type=int, help="override the demo's number of epochs")
+    demo.add_argument("--epochs", type=_positive_int, help="override the demo's number of epochs")
     _add_common(demo)
     demo.set_defaults(run=_run_demo)
 
@@ -390,7 +435,15 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("benchmark", help="activitynet_captions, charades_sta or tacos")
     prepare.add_argument("--annotations", required=True)
     prepare.add_argument("--features")
-    prepare.add_argument("--out", required=True)
+    prepare.add_argument("--out", required=True, help="dataset folder to write (written aside, renamed at the end)")
+    prepare.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    prepare.add_argument(
+        "--missing-features",
+        choices=["error", "skip"],
+        default="error",
+        help="a paragraph whose video has no features: stop with an error, or skip it (counted in the report)",
+    )
+    _add_threads(prepare)
     prepare.set_defaults(run=_run_prepare)
 
     train = commands.add_parser("train", help="train DMR-JRG (weak supervision by default)", formatter_class=formatter)
@@ -404,16 +457,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field")
     train.add_argument("--word-vectors", help="word2vec-format file (default: Word2Vec on the training sentences)")
     train.add_argument("--output-dir", default="outputs/train")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--gradient-accumulation-steps", type=int, default=1)
+    train.add_argument(
+        "--overwrite", action="store_true", help="start a new run in an --output-dir that holds another run"
+    )
+    train.add_argument("--epochs", type=_positive_int)
+    train.add_argument("--batch-size", type=_positive_int)
+    train.add_argument("--gradient-accumulation-steps", type=_positive_int, default=1)
     train.add_argument("--mixed-precision", default="no", choices=["no", "bf16", "fp16"])
     train.add_argument(
         "--gradient-checkpointing", action="store_true", help="recompute the TAN layers in backward (less memory)"
     )
     train.add_argument("--eval-every", type=int, default=1, help="validate every N epochs")
     train.add_argument("--resume", help="checkpoint folder or 'latest'")
-    train.add_argument("--max-train-paragraphs", type=int, help="train on the first N paragraphs only")
+    train.add_argument("--max-train-paragraphs", type=_positive_int, help="train on the first N paragraphs only")
     _add_common(train)
     train.set_defaults(run=_run_train)
 
@@ -432,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     _add_bench_arguments(bench)
-    _add_common(bench)
+    _add_common(bench, threads=False)  # bench has its own --threads
     bench.set_defaults(run=_run_bench)
 
     index = commands.add_parser("index", help="video features -> corpus index folder", formatter_class=formatter)
@@ -440,10 +496,12 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--features", required=True, help="HDF5 file or folder of {video_id}.npy features")
     index.add_argument("--durations", help="JSON file {video_id: seconds} (default: frames / --feature-rate)")
     index.add_argument("--feature-rate", type=float, help="feature frames per second (default: the model's spec)")
-    index.add_argument("--batch-size", type=int, default=64)
+    index.add_argument("--batch-size", type=_positive_int, default=64)
     index.add_argument("--backend", default="exact", choices=["exact", "faiss"])
     index.add_argument("--no-clip-features", action="store_true", help="retrieval only: do not keep clips")
     index.add_argument("--output-dir", required=True, help="index folder to write")
+    index.add_argument("--overwrite", action="store_true", help="replace an index already in --output-dir")
+    index.add_argument("--add", action="store_true", help="add the videos to the index already in --output-dir")
     _add_common(index)
     index.set_defaults(run=_run_index)
 
@@ -451,10 +509,11 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("paragraphs", nargs="+", help="one or more paragraphs (sentences end with . ! or ?)")
     search.add_argument("--model", required=True, help="saved model folder or Hub repo id")
     search.add_argument("--index", required=True, help="index folder written by `dmr-jrg index`")
-    search.add_argument("--top-k", type=int, default=5)
-    search.add_argument("--moments-per-sentence", type=int, default=1)
+    search.add_argument("--top-k", type=_positive_int, default=5)
+    search.add_argument("--moments-per-sentence", type=_positive_int, default=1)
     search.add_argument("--no-ground", action="store_true", help="retrieval only")
     search.add_argument("--backend", choices=["exact", "faiss"], help="override the index's backend")
+    search.add_argument("--allow-model-mismatch", action="store_true", help="search an index that another model built")
     search.add_argument("--json", action="store_true", help="JSON instead of the table")
     search.add_argument("--plot", metavar="DIR", help="save the retrieval, timeline and score-map plots (viz extra)")
     search.add_argument("--plot-format", choices=["png", "svg"], default="png", help="file format of --plot")
@@ -468,8 +527,9 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--index", help="index folder (dmr-jrg index); none: index the synthetic test corpus at start")
     app.add_argument("--host", default="127.0.0.1", help="interface to bind (0.0.0.0 serves the network)")
     app.add_argument("--port", type=int, default=7860, help="TCP port")
-    app.add_argument("--top-k", type=int, default=5, help="initial number of videos")
+    app.add_argument("--top-k", type=_positive_int, default=5, help="initial number of videos")
     app.add_argument("--example", help="paragraph shown when the page opens")
+    _add_threads(app)
     app.set_defaults(run=_run_app)
 
     push = commands.add_parser("push", help="push a model or benchmark folder to the Hub", formatter_class=formatter)
@@ -485,8 +545,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_output(args: argparse.Namespace) -> None:
+    """``--output`` must name a file: checked before the work starts."""
+    output = getattr(args, "output", None)
+    if output and Path(output).is_dir():
+        raise ConfigError(f"--output {output} is a folder; give the path of the JSON file to write")
+
+
+def _set_threads(args: argparse.Namespace) -> None:
+    """Apply ``--threads`` and log the count a long-running command uses."""
+    if args.command not in _THREADED_COMMANDS and getattr(args, "threads", None) is None:
+        return
+    import torch
+
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
+    if args.command in _THREADED_COMMANDS:
+        chosen = "--threads" if getattr(args, "threads", None) else "torch's default; --threads sets it"
+        logger.info("torch uses %d thread(s) (%s)", torch.get_num_threads(), chosen)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``dmr-jrg``: returns 0 on success, 1 on a package error, 2 on a usage error."""
+    """Entry point of ``dmr-jrg``: returns 0 on success, 1 on a package error, 2 on a usage error.
+
+    A `DMRJRGError` or an ``OSError`` (a file that cannot be read or written) prints one line, ``dmr-jrg <command>:
+    error: <message>``; ``-v`` adds the traceback and ``--debug`` re-raises.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -495,10 +579,14 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
+        _check_output(args)
+        _set_threads(args)
         return args.run(args)
-    except DMRJRGError as error:
+    except (DMRJRGError, OSError) as error:
         if args.debug:
             raise
+        if args.verbose:
+            traceback.print_exc()
         print(f"dmr-jrg {args.command}: error: {error}", file=sys.stderr)
         return 1
 

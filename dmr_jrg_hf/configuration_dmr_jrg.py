@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import os
 from typing import Any, ClassVar
 
 from transformers import PretrainedConfig
 
-from .errors import ConfigError
+from .errors import ConfigError, DataFormatError
+from .files import read_json_file
 from .geometry import valid_cell_mask
 
 __all__ = [
@@ -478,6 +480,33 @@ class DMRJRGConfig(PretrainedConfig):
             values.update(ABLATION_PRESETS[ablation])
         values.update(overrides)
         return cls(**values)
+
+    @classmethod
+    def _dict_from_json_file(cls, json_file: str | os.PathLike) -> dict[str, Any]:
+        """Read a saved config; a missing, non-UTF-8 or garbled file is a `DataFormatError` naming it."""
+        config_dict = read_json_file(json_file)
+        if not isinstance(config_dict, dict):
+            raise DataFormatError(f"{json_file}: expected a JSON object of config fields")
+        return cls._decode_special_floats(config_dict)
+
+    @classmethod
+    def from_json_file(cls, json_file: str | os.PathLike) -> DMRJRGConfig:
+        """A config from a ``config.json`` file (same checks as `from_dict`)."""
+        return cls.from_dict(cls._dict_from_json_file(json_file))
+
+    @classmethod
+    def from_dict(cls, config_dict: dict[str, Any], **kwargs: Any) -> DMRJRGConfig:
+        """`PretrainedConfig.from_dict`, but a saved config of another ``model_type`` is an error, not a warning.
+
+        Raises:
+            ConfigError: ``config_dict["model_type"]`` is not ``"dmr_jrg"``.
+        """
+        model_type = config_dict.get("model_type", cls.model_type)
+        if model_type != cls.model_type:
+            raise ConfigError(
+                f"config has model_type {model_type!r}, expected {cls.model_type!r}: not a DMR-JRG model config"
+            )
+        return super().from_dict(config_dict, **kwargs)
 
     def with_overrides(self, **overrides: Any) -> DMRJRGConfig:
         """A validated copy of this config with some fields changed (unknown fields raise)."""

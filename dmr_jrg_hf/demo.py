@@ -161,8 +161,13 @@ def run_demo(
     model.set_word_vectors(processor.word_vectors)
     test_rows, features = benchmark.paragraphs["test"], benchmark.features
     untrained = evaluate_model(model, processor, test_rows, features, show_progress=show_progress)
-    args = TrainingArguments(
-        output_dir=str(output_dir), seed=seed, eval_every_epochs=2, save_every_epochs=0, show_progress=show_progress
+    args = TrainingArguments(  # the demo replaces its previous run (overwrite_output_dir)
+        output_dir=str(output_dir),
+        overwrite_output_dir=True,
+        seed=seed,
+        eval_every_epochs=2,
+        save_every_epochs=0,
+        show_progress=show_progress,
     )
     trainer = DMRJRGTrainer(model, processor, args, train_rows, features, eval_rows=benchmark.paragraphs["validation"])
     training = trainer.train()

@@ -34,9 +34,12 @@ def check_video_features(features: np.ndarray, feature_dim: int | None, name: st
     """Return ``features`` as float32 ``(T, D)`` or raise `InputError` naming the video.
 
     Raises:
-        InputError: wrong rank, zero frames, wrong feature dimension, NaN or Inf.
+        InputError: wrong rank or dtype, zero frames, wrong feature dimension, NaN or Inf, or values so large that
+            a frame's L2 norm overflows float32 (the normalisation would turn the video into zeros).
     """
     array = np.asarray(features)
+    if array.dtype.kind not in "fiu":
+        raise InputError(f"{name}: expected numeric features (float or int), got dtype {array.dtype}")
     if array.ndim != 2:
         raise InputError(f"{name}: expected features of shape (num_frames, feature_dim), got shape {array.shape}")
     if array.shape[0] == 0:
@@ -47,6 +50,14 @@ def check_video_features(features: np.ndarray, feature_dim: int | None, name: st
     if not np.isfinite(array).all():
         bad = int(np.argwhere(~np.isfinite(array))[0, 0])
         raise InputError(f"{name}: features contain NaN or Inf (first at frame {bad})")
+    with np.errstate(over="ignore"):
+        overflowing = ~np.isfinite(np.linalg.norm(array, axis=1))
+    if overflowing.any():
+        bad = int(np.flatnonzero(overflowing)[0])
+        raise InputError(
+            f"{name}: the L2 norm of frame {bad} overflows float32 (largest value {np.abs(array[bad]).max():.3g}); "
+            "rescale the features"
+        )
     return array
 
 

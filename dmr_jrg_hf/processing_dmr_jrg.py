@@ -25,6 +25,7 @@ from .feature_extraction_dmr_jrg import check_video_features, extract_clip_featu
 from .geometry import cells_to_seconds, nms_1d, valid_cell_mask
 from .results import Moment
 from .tokenization_dmr_jrg import VOCABULARY_FILE, WORD_VECTORS_FILE, WordVocabulary, tokenize
+from .validation import check_positive_int, check_positive_seconds, check_unit_interval
 
 __all__ = ["DMRJRGProcessor"]
 
@@ -130,6 +131,11 @@ class DMRJRGProcessor(ProcessorMixin):
             raise InputError(f"paragraph {index}: expected a non-empty list of sentences, got {paragraph!r}")
         encoded = []
         for position, sentence in enumerate(paragraph):
+            if not isinstance(sentence, str):
+                raise InputError(
+                    f"paragraph {index}, sentence {position}: expected a string, got {type(sentence).__name__} "
+                    f"{sentence!r}"
+                )
             ids = self.vocabulary.encode(tokenize(sentence))
             if not ids or all(word == self.vocabulary.unk_id for word in ids):
                 raise InputError(
@@ -179,10 +185,8 @@ class DMRJRGProcessor(ProcessorMixin):
         for index, (features, duration) in enumerate(zip(video_features, durations, strict=True)):
             name = f"video {video_ids[index]!r}" if video_ids is not None else f"video {index}"
             array = check_video_features(features, self.feature_dim, name)
-            if not np.isfinite(duration) or duration <= 0:
-                raise InputError(f"{name}: duration must be a positive number of seconds, got {duration!r}")
+            checked_durations.append(check_positive_seconds(duration, name))
             clips.append(extract_clip_features(array, self.num_sampled_frames, self.num_clips))
-            checked_durations.append(float(duration))
         return {
             "clip_features": np.stack(clips),
             "map_mask": self.map_mask,
@@ -251,6 +255,8 @@ class DMRJRGProcessor(ProcessorMixin):
         if video_features is not None:
             if durations is None:
                 raise InputError("video_features need durations (seconds)")
+            if len(durations) != len(video_features):
+                raise InputError(f"{len(video_features)} videos but {len(durations)} durations")
             data.update(self._video_inputs(video_features, durations, video_ids))
         if timestamps is not None:
             if text is None or durations is None:
@@ -279,12 +285,18 @@ class DMRJRGProcessor(ProcessorMixin):
 
         Returns:
             ``moments[b][m]``: list of `Moment` (best first, ranks from 1) of sentence ``m`` of paragraph ``b``.
+
+        Raises:
+            InputError: ``top_k`` is not a positive int, or ``nms_threshold`` is not in (0, 1].
         """
         scores = torch.as_tensor(score_maps).detach().float().cpu().numpy()
         durations = np.asarray(torch.as_tensor(durations).detach().cpu().numpy(), dtype=np.float64)
         batch, num_sentences = scores.shape[:2]
         keep = np.ones((batch, num_sentences), bool) if sentence_mask is None else np.asarray(sentence_mask, bool)
-        threshold = self.nms_threshold if nms_threshold is None else nms_threshold
+        top_k = check_positive_int(top_k, "top_k (moments per sentence)")
+        threshold = check_unit_interval(
+            self.nms_threshold if nms_threshold is None else nms_threshold, "nms_threshold"
+        )
         rows, cols = np.nonzero(self.map_mask)
         cell_scores = scores[:, :, rows, cols]  # (B, M, num_valid_cells)
         seconds = cells_to_seconds(rows[None], cols[None], durations[:, None], self.num_clips)  # (B, cells, 2)

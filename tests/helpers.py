@@ -9,8 +9,17 @@ import torch
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.geometry import valid_cell_mask
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
+from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
-__all__ = ["DMRJRGModelTester"]
+__all__ = [
+    "DMRJRGModelTester",
+    "assert_same_weights",
+    "folder_snapshot",
+    "make_tiny_model",
+    "save_tiny_model",
+    "training_arguments",
+    "weights_of",
+]
 
 
 class DMRJRGModelTester:
@@ -90,3 +99,74 @@ class DMRJRGModelTester:
         for name in ("loss", "local_loss", "reconstruction_loss", "rank_loss"):
             test_case.assertEqual(output[name].dim(), 0, f"{name} is not a scalar")
         return output
+
+
+def folder_snapshot(folder) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file under ``folder`` (empty when it does not exist): compare two snapshots
+    to show that a failed command left the folder exactly as it was."""
+    import hashlib
+    from pathlib import Path
+
+    root = Path(folder)
+    if not root.exists():
+        return {}
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def training_arguments(output_dir, **overrides):
+    """`TrainingArguments` of the trainer tests: 1 epoch, batch 4, seed 7, a checkpoint per epoch, no validation,
+    progress or TensorBoard."""
+    from dmr_jrg_hf.training import TrainingArguments
+
+    values = {
+        "output_dir": str(output_dir),
+        "seed": 7,
+        "num_train_epochs": 1,
+        "train_batch_size": 4,
+        "eval_every_epochs": 0,
+        "save_every_epochs": 1,
+        "show_progress": False,
+        "report_to_tensorboard": False,
+        "log_every_steps": 1,
+    }
+    values.update(overrides)
+    return TrainingArguments(**values)
+
+
+def weights_of(model) -> dict[str, torch.Tensor]:
+    """A detached copy of every tensor of the model's state dict."""
+    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+
+
+def assert_same_weights(first: dict, second: dict, case: str) -> None:
+    """Bitwise equality of two `weights_of` results (same machine and thread count)."""
+    assert first.keys() == second.keys()
+    different = [name for name in first if not torch.equal(first[name], second[name])]
+    assert not different, f"{case}: weights differ in {different[:5]}"
+
+
+def make_tiny_model(benchmark, seed: int = 0, **overrides):
+    """A seeded (model, processor) pair of the tiny preset for ``benchmark`` (vocabulary from its training split)."""
+    config = DMRJRGConfig.from_preset("tiny", **overrides)
+    sentences = [s for row in benchmark.paragraphs["train"] for s in row["sentences"]]
+    processor = DMRJRGProcessor.from_corpus(sentences, config=config, seed=0)
+    torch.manual_seed(seed)
+    model = DMRJRGModel(config)
+    model.set_word_vectors(processor.word_vectors)
+    return model, processor
+
+
+def save_tiny_model(folder):
+    """Save an untrained tiny-preset model and its processor (a two-sentence vocabulary) to ``folder``; returns it."""
+    config = DMRJRGConfig.from_preset("tiny")
+    processor = DMRJRGProcessor.from_corpus(["a man opens the door", "he walks out"], config=config, seed=0)
+    torch.manual_seed(0)
+    model = DMRJRGModel(config)
+    model.set_word_vectors(processor.word_vectors)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder

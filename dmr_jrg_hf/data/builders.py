@@ -197,7 +197,8 @@ class BenchmarkBuilder(datasets.GeneratorBasedBuilder):
         if missing and self.config.missing_features == "error":
             raise DataFormatError(
                 f"{self.SPEC.name} {split}: {len(missing)} videos have no features in {reader.path} "
-                f"(first: {missing[:5]}); pass missing_features='skip' to drop and count their paragraphs"
+                f"(first: {missing[:5]}); pass missing_features='skip' (--missing-features skip) to drop and count "
+                "their paragraphs"
             )
         missing_set = set(missing)
         kept = [row for row in rows if row["video_id"] not in missing_set]

@@ -9,10 +9,12 @@ The file order of a video's lines is arbitrary, so sentences are sorted by start
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import DataFormatError
+from ..files import read_text_file
 from .schema import BenchmarkSpec, RawParagraph, annotation_path
 
 __all__ = ["CHARADES_STA", "SENTENCE_ORDERS", "read_charades_durations", "read_charades_split"]
@@ -32,7 +34,7 @@ def read_charades_durations(annotations_dir: str | Path) -> dict[str, float]:
     durations: dict[str, float] = {}
     for file_name in _DURATION_FILES:
         path = annotation_path(annotations_dir, file_name, _NAME)
-        with path.open(newline="", encoding="utf-8") as handle:
+        with io.StringIO(read_text_file(path), newline="") as handle:
             reader = csv.DictReader(handle)
             if reader.fieldnames is None or not {"id", "length"} <= set(reader.fieldnames):
                 raise DataFormatError(f"{path}: expected the columns 'id' and 'length', got {reader.fieldnames}")
@@ -59,7 +61,7 @@ def _parse_line(line: str, where: str) -> tuple[str, float, float, str]:
 
 def _group_lines(path: Path) -> dict[str, list[tuple[float, float, str, int]]]:
     grouped: dict[str, list[tuple[float, float, str, int]]] = {}
-    with path.open(encoding="utf-8") as handle:
+    with io.StringIO(read_text_file(path), newline=None) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

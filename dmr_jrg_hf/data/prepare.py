@@ -16,7 +16,6 @@ written, so memory stays bounded whatever the file size.
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from ..errors import DataFormatError
+from ..files import atomic_folder
 from .builders import make_builder
 from .readers import VideoFeatureReader
 from .schema import FEATURE_COLUMN, REPAIR_REASONS, BenchmarkSpec, PreparationReport, paragraph_features
@@ -270,12 +270,31 @@ counts: `report.json`.
     return header + "\n" + body
 
 
-def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not overwrite:
-            raise DataFormatError(f"output folder {out_dir} is not empty; pass overwrite=True to replace it")
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataFormatError(f"output folder {out_dir} is a file")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise DataFormatError(f"output folder {out_dir} is not empty; pass overwrite=True (--overwrite) to replace it")
+
+
+def _write_folder(
+    out_dir: Path, builder, rows, report: PreparationReport, written: list[str], max_shard_size: int, batch_bytes: int
+) -> None:
+    """Parquet configs, report and card of a prepared benchmark into ``out_dir`` (a fresh staging folder)."""
+    (out_dir / "paragraphs").mkdir()
+    for split in written:
+        dataset = datasets.Dataset.from_list(rows[split], features=paragraph_features())
+        dataset.to_parquet(out_dir / "paragraphs" / f"{split}-00000-of-00001.parquet")
+    video_counts = None
+    if builder.feature_reader is not None:
+        videos = {row["video_id"]: row["duration"] for split_rows in rows.values() for row in split_rows}
+        reader = builder.feature_reader
+        video_counts = _write_video_shards(reader, videos.items(), out_dir / "videos", max_shard_size, batch_bytes)
+        video_counts.update(feature_dim=reader.feature_dim, source=reader.path.name)
+        reader.close()
+    report.to_json(out_dir / "report.json")
+    report.write_jsonl(out_dir / "skipped.jsonl")
+    (out_dir / "README.md").write_text(render_dataset_card(builder.SPEC, report, video_counts), encoding="utf-8")
 
 
 def prepare_benchmark(
@@ -295,8 +314,9 @@ def prepare_benchmark(
         name (str): ``"activitynet_captions"``, ``"charades_sta"`` or ``"tacos"``.
         annotations_dir (str or Path): folder with the annotation files.
         features (str or Path, optional): HDF5 file or ``.npy`` folder; None writes the ``paragraphs`` config only.
-        out_dir (str or Path): output folder (created; must be empty unless ``overwrite``).
-        overwrite (bool, default False): replace a non-empty ``out_dir``.
+        out_dir (str or Path): output folder (created; must be empty unless ``overwrite``). The folder is written
+            as a hidden sibling and renamed at the end: a failure leaves ``out_dir`` as it was.
+        overwrite (bool, default False): replace a non-empty ``out_dir`` (only once the new folder is complete).
         max_shard_size (int, default 500 MiB): bytes of features per ``videos`` shard before a new one starts.
         batch_bytes (int, default 64 MiB): bytes of features held in memory before a row group is written.
         **options: builder options (``feature_dim``, ``missing_features``, ``dataset_key``, ``sentence_order``, ...).
@@ -310,6 +330,7 @@ def prepare_benchmark(
             and a note on the card.
     """
     out_dir = Path(out_dir)
+    _check_out_dir(out_dir, overwrite)
     with tempfile.TemporaryDirectory() as cache_dir:
         builder = make_builder(name, annotations_dir, features, cache_dir=cache_dir, **options)
         rows, report = builder.collect()
@@ -318,20 +339,7 @@ def prepare_benchmark(
         raise DataFormatError(f"{name}: no paragraph is left in any split, nothing to write\n{report.summary()}")
     for split in sorted(set(rows) - set(written)):
         logger.warning("%s: split %r has no paragraph left (see the report); it is not written", name, split)
-    _prepare_out_dir(out_dir, overwrite)
-    (out_dir / "paragraphs").mkdir()
-    for split in written:
-        dataset = datasets.Dataset.from_list(rows[split], features=paragraph_features())
-        dataset.to_parquet(out_dir / "paragraphs" / f"{split}-00000-of-00001.parquet")
-    video_counts = None
-    if builder.feature_reader is not None:
-        videos = {row["video_id"]: row["duration"] for split_rows in rows.values() for row in split_rows}
-        reader = builder.feature_reader
-        video_counts = _write_video_shards(reader, videos.items(), out_dir / "videos", max_shard_size, batch_bytes)
-        video_counts.update(feature_dim=reader.feature_dim, source=reader.path.name)
-        reader.close()
-    report.to_json(out_dir / "report.json")
-    report.write_jsonl(out_dir / "skipped.jsonl")
-    (out_dir / "README.md").write_text(render_dataset_card(builder.SPEC, report, video_counts), encoding="utf-8")
+    with atomic_folder(out_dir) as staging:
+        _write_folder(staging, builder, rows, report, written, max_shard_size, batch_bytes)
     logger.info("%s", report.summary())
     return report

@@ -37,6 +37,7 @@ from typing import Any
 import datasets
 
 from ..errors import DataFormatError
+from ..files import read_json_file
 
 __all__ = [
     "FEATURE_COLUMN",
@@ -285,10 +286,7 @@ def annotation_path(annotations_dir: str | Path, file_name: str, benchmark: str)
 
 def read_json_object(path: Path) -> dict[str, Any]:
     """Loads a JSON file whose top level must be an object; a DataFormatError names the file otherwise."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DataFormatError(f"{path}: not valid JSON ({error})") from error
+    data = read_json_file(path)
     if not isinstance(data, dict):
         raise DataFormatError(f"{path}: expected a JSON object {{video_id: entry}}, got {type(data).__name__}")
     return data

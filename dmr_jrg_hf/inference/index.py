@@ -8,7 +8,6 @@ files. Saved as ``index.safetensors`` + ``index.json`` (no pickle).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,19 +16,18 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file, save_file
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataFormatError, InputError
+from ..validation import check_positive_int, check_positive_seconds
+from .fingerprint import model_fingerprint
+from .index_files import read_index_folder, write_index_folder
 
 __all__ = ["BACKENDS", "VideoCorpusIndex", "check_feature_spec", "resolve_feature_source"]
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("exact", "faiss")
-INDEX_TENSORS_FILE = "index.safetensors"
-INDEX_METADATA_FILE = "index.json"
-_FORMAT_VERSION = 1
 _MODEL_FIELDS = ("num_clips", "feature_dim", "hidden_size", "num_sampled_frames", "map_scale_layers")
 
 
@@ -92,7 +90,7 @@ def resolve_feature_source(source) -> tuple[Mapping[str, np.ndarray], dict[str, 
 
 def _duration_of(video_id: str, num_frames: int, durations: Mapping[str, float], rate: float | None) -> float:
     if video_id in durations:
-        return float(durations[video_id])
+        return check_positive_seconds(durations[video_id], f"video {video_id!r}")
     if rate:
         return num_frames / float(rate)
     raise InputError(
@@ -111,9 +109,16 @@ class VideoCorpusIndex:
             clips, kept for grounding.
         durations (np.ndarray of shape (num_videos,)): seconds.
         model_info (dict, optional): the model fields the arrays depend on (K, D, d, ...), checked at query time.
+        model_fingerprint (str, optional): `model_fingerprint` of the model that built the index; a query with another
+            model raises unless ``allow_model_mismatch`` is set. None: not checked.
         backend (str): ``"exact"`` (numpy matrix product, default) or ``"faiss"`` (``faiss.index_factory`` with
             inner product; ``faiss_factory="Flat"`` is exact too).
         faiss_factory (str): FAISS factory string, e.g. ``"Flat"`` or ``"HNSW32"`` (approximate).
+        allow_model_mismatch (bool): search with a model whose fingerprint differs from the one that built the index.
+
+    Raises:
+        InputError: duplicate video ids.
+        DataFormatError: arrays whose rows do not match the ids, or NaN/Inf in them (names the first video).
 
     Example:
         >>> import numpy as np
@@ -139,6 +144,8 @@ class VideoCorpusIndex:
         model_info: dict[str, Any] | None = None,
         backend: str = "exact",
         faiss_factory: str = "Flat",
+        model_fingerprint: str | None = None,
+        allow_model_mismatch: bool = False,
     ):
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -149,6 +156,8 @@ class VideoCorpusIndex:
         self.model_info = dict(model_info or {})
         self.backend = backend
         self.faiss_factory = faiss_factory
+        self.model_fingerprint = model_fingerprint
+        self.allow_model_mismatch = allow_model_mismatch
         self._check_consistent()
         self._positions = {video_id: row for row, video_id in enumerate(self.video_ids)}
         self._faiss_index = None
@@ -162,6 +171,14 @@ class VideoCorpusIndex:
             rows["clip_features"] = len(self.clip_features)
         if any(count != len(self.video_ids) for count in rows.values()) or self.embeddings.ndim != 2:
             raise DataFormatError(f"index: {len(self.video_ids)} video ids but rows {rows}")
+        arrays = {"embeddings": self.embeddings, "durations": self.durations, "clip_features": self.clip_features}
+        for name, array in arrays.items():
+            if array is None:
+                continue
+            finite = np.isfinite(array).all(axis=tuple(range(1, array.ndim)))  # (num_videos,)
+            if not finite.all():
+                video_id = self.video_ids[int(np.flatnonzero(~finite)[0])]
+                raise DataFormatError(f"index: video {video_id!r} has NaN or Inf in its {name}; rebuild the index")
 
     # Construction ---------------------------------------------------------------------------------------------
 
@@ -204,6 +221,7 @@ class VideoCorpusIndex:
             np.zeros(0),
             model_info=_model_info(model.config),
             backend=backend,
+            model_fingerprint=model_fingerprint(model),
         )
         index.add(model, processor, features, durations, feature_rate, batch_size, show_progress)
         return index
@@ -221,19 +239,21 @@ class VideoCorpusIndex:
         """Encode and append videos (same sources as `build`); returns the ids added.
 
         Raises:
-            InputError: an id already in the index, or bad features (see `build`).
+            InputError: an id already in the index, a source with no video, or bad features (see `build`).
         """
         self.check_model(model)
         source, known_durations = resolve_feature_source(features)
         known_durations.update(durations or {})
         video_ids = [str(video_id) for video_id in source]
+        if not video_ids:
+            raise InputError(f"features {_describe(features)}: no video to index (0 videos)")
         clashes = [video_id for video_id in video_ids if video_id in self._positions]
         if clashes:
             raise InputError(f"index: video ids already present: {clashes[:5]}; remove them first")
         rate = (
             feature_rate if feature_rate is not None else (processor.video_feature_spec or {}).get("rate_per_second")
         )
-        batches = range(0, len(video_ids), batch_size)
+        batches = range(0, len(video_ids), check_positive_int(batch_size, "batch_size"))
         encoded = [
             self._encode_batch(
                 model, processor, source, video_ids[i : i + batch_size], known_durations, rate, feature_rate
@@ -287,7 +307,8 @@ class VideoCorpusIndex:
     # Queries ----------------------------------------------------------------------------------------------------
 
     def check_model(self, model) -> None:
-        """Raise `InputError` when ``model``'s K, D or d differ from those the index was built with."""
+        """Raise `InputError` when ``model``'s K, D or d differ from those the index was built with, or when it is
+        another model than the one that built the index (fingerprint; skipped with ``allow_model_mismatch``)."""
         info = _model_info(model.config)
         different = {
             k: (self.model_info[k], info[k]) for k in info if k in self.model_info and info[k] != self.model_info[k]
@@ -295,6 +316,15 @@ class VideoCorpusIndex:
         if different:
             details = ", ".join(f"{k}: index {a} vs model {b}" for k, (a, b) in different.items())
             raise InputError(f"index was built with another model configuration ({details}); rebuild the index")
+        if self.model_fingerprint is None or self.allow_model_mismatch:
+            return
+        fingerprint = model_fingerprint(model)
+        if fingerprint != self.model_fingerprint:
+            raise InputError(
+                f"index was built by another model (fingerprint {self.model_fingerprint}, this model "
+                f"{fingerprint}): its video embeddings do not match this model's paragraph embeddings; rebuild the "
+                "index with this model, or pass allow_model_mismatch=True (--allow-model-mismatch) to search anyway"
+            )
 
     def search(self, query_embeddings: np.ndarray | torch.Tensor, top_k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Cosine top-k of each query (best first; ties keep index order with the exact backend).
@@ -312,9 +342,7 @@ class VideoCorpusIndex:
             raise InputError(f"queries: expected (num_queries, {self.embeddings.shape[1]}), got {queries.shape}")
         if len(self) == 0:
             raise InputError("index is empty")
-        if top_k < 1:
-            raise InputError(f"top_k must be >= 1, got {top_k}")
-        k = min(int(top_k), len(self))
+        k = min(check_positive_int(top_k, "top_k"), len(self))
         if self.backend == "faiss":
             return self._faiss().search(queries, k)
         scores = self._inner_products(queries)  # (num_queries, num_videos)
@@ -365,40 +393,41 @@ class VideoCorpusIndex:
 
     # Serialisation ----------------------------------------------------------------------------------------------
 
-    def save(self, directory: str | Path) -> Path:
-        """Write ``index.safetensors`` (arrays) and ``index.json`` (ids, model fields, backend)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+    def save(self, directory: str | Path, overwrite: bool = False) -> Path:
+        """Write ``index.safetensors`` (arrays) and ``index.json`` (ids, model fields and fingerprint, backend).
+
+        The folder is written next to ``directory`` and renamed at the end: a failure leaves ``directory`` as it was.
+
+        Args:
+            directory (str or Path): the index folder.
+            overwrite (bool): replace an index folder that is already there.
+
+        Raises:
+            DataFormatError: ``directory`` holds an index and ``overwrite`` is False, or holds other files.
+        """
         tensors = {"embeddings": self.embeddings, "durations": self.durations}
         if self.clip_features is not None:
             tensors["clip_features"] = self.clip_features
-        save_file(tensors, str(directory / INDEX_TENSORS_FILE))
         metadata = {
-            "format_version": _FORMAT_VERSION,
             "video_ids": self.video_ids,
             "model_info": self.model_info,
+            "model_fingerprint": self.model_fingerprint,
             "backend": self.backend,
             "faiss_factory": self.faiss_factory,
         }
-        (directory / INDEX_METADATA_FILE).write_text(json.dumps(metadata) + "\n", encoding="utf-8")
-        return directory
+        return write_index_folder(directory, tensors, metadata, overwrite)
 
     @classmethod
-    def load(cls, directory: str | Path, backend: str | None = None) -> VideoCorpusIndex:
+    def load(
+        cls, directory: str | Path, backend: str | None = None, allow_model_mismatch: bool = False
+    ) -> VideoCorpusIndex:
         """Read an index written by `save` (``backend`` overrides the saved one).
 
         Raises:
-            DataFormatError: missing files or a different format version (names the folder).
+            DataFormatError: missing, truncated or garbled files, a different format version, NaN/Inf embeddings
+                (names the folder, the file or the video).
         """
-        directory = Path(directory)
-        paths = [directory / INDEX_TENSORS_FILE, directory / INDEX_METADATA_FILE]
-        missing = [path.name for path in paths if not path.is_file()]
-        if missing:
-            raise DataFormatError(f"{directory}: not a VideoCorpusIndex folder (missing {', '.join(missing)})")
-        metadata = json.loads(paths[1].read_text(encoding="utf-8"))
-        if metadata.get("format_version") != _FORMAT_VERSION:
-            raise DataFormatError(f"{directory}: index format {metadata.get('format_version')}, expected 1")
-        tensors = load_file(str(paths[0]))
+        metadata, tensors = read_index_folder(directory)
         return cls(
             metadata["video_ids"],
             tensors["embeddings"],
@@ -407,7 +436,13 @@ class VideoCorpusIndex:
             model_info=metadata["model_info"],
             backend=backend or metadata["backend"],
             faiss_factory=metadata.get("faiss_factory", "Flat"),
+            model_fingerprint=metadata.get("model_fingerprint"),
+            allow_model_mismatch=allow_model_mismatch,
         )
+
+
+def _describe(features) -> str:
+    return str(features) if isinstance(features, str | Path) else type(features).__name__
 
 
 def _top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:

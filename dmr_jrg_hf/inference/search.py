@@ -18,6 +18,7 @@ import torch
 
 from ..errors import InputError
 from ..results import ParagraphResult, RetrievalHit, SentenceGrounding
+from ..validation import check_positive_int, check_positive_seconds
 from .index import VideoCorpusIndex, check_feature_spec
 
 __all__ = ["split_sentences", "encode_paragraphs", "retrieve", "ground", "retrieve_and_ground", "sentence_score_maps"]
@@ -101,7 +102,7 @@ def _ground_pairs(model, processor, batch, pair_paragraph, clip_features, durati
     """Moments ``[pair][sentence]`` of paragraph ``pair_paragraph[i]`` in video ``i`` (chunks of ``batch_size``)."""
     text = processor(text=batch)
     results = []
-    for start in range(0, len(pair_paragraph), batch_size):
+    for start in range(0, len(pair_paragraph), check_positive_int(batch_size, "batch_size")):
         chunk = slice(start, start + batch_size)
         score_maps, sentence_mask = _pair_score_maps(
             model, processor, text, pair_paragraph[chunk], clip_features[chunk]
@@ -143,7 +144,8 @@ def ground(
     """
     batch, single = _as_paragraphs(paragraphs)
     videos = [video_features] if isinstance(video_features, np.ndarray | torch.Tensor) else list(video_features)
-    seconds = [float(duration)] if np.ndim(duration) == 0 else [float(d) for d in duration]
+    durations = [duration] if np.ndim(duration) == 0 else list(duration)
+    seconds = [check_positive_seconds(d, f"video #{i}") for i, d in enumerate(durations)]
     if len(videos) == 1 and len(batch) > 1:
         videos, seconds = videos * len(batch), seconds * len(batch)
     if not len(videos) == len(seconds) == len(batch):

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..validation import check_positive_int
 
 __all__ = ["TrainingArguments", "MIXED_PRECISION_CHOICES"]
 
@@ -18,7 +19,12 @@ class TrainingArguments:
     lives in `DMRJRGConfig`; ``num_train_epochs`` and ``train_batch_size`` here override it when given.
 
     Args:
-        output_dir (str): run folder: checkpoints/, best/ (if evaluating), logs/, final model, results.json.
+        output_dir (str): run folder: checkpoints/, best/ (if evaluating), logs/, final model, results.json. A new
+            run needs an empty or new folder (see ``overwrite_output_dir``); ``resume_from_checkpoint`` continues the
+            run already there.
+        overwrite_output_dir (bool): start a new run in a folder that holds another one: its checkpoints/, best/,
+            logs/, run files and (in a folder a run wrote) final model files are removed first; other files are left
+            alone.
         seed (int): seeds Python, numpy, torch, the sampler and the word masking.
         num_train_epochs (int, optional): overrides ``config.num_train_epochs``.
         train_batch_size (int, optional): per-process batch size, overrides ``config.train_batch_size``.
@@ -32,8 +38,10 @@ class TrainingArguments:
         best_metric (str): ``protocol/metric`` that selects the best checkpoint, e.g. ``vprg/R@1,IoU=0.5``.
         eval_protocols (tuple[str, ...]): protocols computed at each validation.
         save_every_epochs (int): write a resumable checkpoint every N epochs (0: never).
-        save_total_limit (int): resumable checkpoints kept (oldest removed first).
-        resume_from_checkpoint (str, optional): a checkpoint folder, or "latest" for the newest one in output_dir.
+        save_total_limit (int): resumable checkpoints kept: the most recently written ones (by save order, not by
+            folder name).
+        resume_from_checkpoint (str, optional): a checkpoint folder, or "latest" for the most recently written one in
+            output_dir that is complete (damaged ones are skipped with a warning).
         max_steps_per_epoch (int, optional): cut every epoch after this many batches (smoke tests).
         log_every_steps (int): TensorBoard logging period in optimizer steps.
         report_to_tensorboard (bool): write TensorBoard event files under ``output_dir/logs``.
@@ -43,6 +51,7 @@ class TrainingArguments:
     """
 
     output_dir: str = "outputs/run"
+    overwrite_output_dir: bool = False
     seed: int = 42
     num_train_epochs: int | None = None
     train_batch_size: int | None = None
@@ -68,8 +77,10 @@ class TrainingArguments:
                 f"mixed_precision must be one of {MIXED_PRECISION_CHOICES}, got {self.mixed_precision!r}"
             )
         for name in ("gradient_accumulation_steps", "log_every_steps", "save_total_limit"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+            check_positive_int(getattr(self, name), name, ConfigError)
+        for name in ("num_train_epochs", "train_batch_size", "max_steps_per_epoch"):
+            if getattr(self, name) is not None:
+                check_positive_int(getattr(self, name), name, ConfigError)
         for name in ("eval_every_epochs", "save_every_epochs", "num_workers"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")

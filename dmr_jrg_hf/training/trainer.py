@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -26,11 +28,22 @@ from tqdm.auto import tqdm
 
 from ..data.collator import DMRJRGCollator
 from ..errors import ConfigError
+from ..files import atomic_folder
 from ..hub import complete_model_folder
 from ..modeling_dmr_jrg import DMRJRGModelOutput
 from ..version import __version__
 from .arguments import TrainingArguments
+from .checkpointing import (
+    finalize_checkpoint,
+    latest_valid_checkpoint,
+    read_checkpoint_state,
+    rewrite_checkpoint_state,
+    rotate_checkpoints,
+    staging_folder,
+    verify_checkpoint,
+)
 from .evaluation import evaluate_model
+from .run_folder import check_split_features, prepare_output_dir
 from .schedules import step_decay_schedule
 
 __all__ = ["DMRJRGTrainer", "TrainOutput", "select_supervised_paragraphs"]
@@ -38,7 +51,6 @@ __all__ = ["DMRJRGTrainer", "TrainOutput", "select_supervised_paragraphs"]
 logger = get_logger(__name__)
 
 LOSS_FIELDS = tuple(field.name for field in fields(DMRJRGModelOutput) if field.name.endswith("loss"))
-STATE_FILE = "trainer_state.json"
 
 
 @dataclass
@@ -76,6 +88,17 @@ def _rows_for_supervision(rows: Sequence[Mapping[str, Any]], config, seed: int) 
     for row, flag in zip(rows, flags, strict=True):
         row["has_timestamps"] = bool(flag)
     return rows
+
+
+@contextmanager
+def _unchanged_random_state() -> Iterator[None]:
+    """Restore the Python, NumPy and torch (CPU and CUDA) generators when the block ends."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        yield
+    random.setstate(python_state)
+    np.random.set_state(numpy_state)
 
 
 class DMRJRGTrainer:
@@ -195,33 +218,43 @@ class DMRJRGTrainer:
 
     # Checkpoints -------------------------------------------------------------------------------------------------
 
-    def _checkpoint_dir(self, epoch: int) -> Path:
-        return self.args.output_path / "checkpoints" / f"epoch-{epoch:04d}"
+    @property
+    def _checkpoints_dir(self) -> Path:
+        return self.args.output_path / "checkpoints"
 
-    def _save_checkpoint(self, epoch: int, state: dict[str, Any]) -> None:
-        folder = self._checkpoint_dir(epoch)
-        self.accelerator.save_state(str(folder))
-        if self.accelerator.is_main_process:
-            (folder / STATE_FILE).write_text(json.dumps(state, indent=2))
-            kept = sorted((self.args.output_path / "checkpoints").glob("epoch-*"))
-            for old in kept[: -self.args.save_total_limit]:
-                shutil.rmtree(old)
+    def _save_checkpoint(self, epoch: int, state: dict[str, Any]) -> Path:
+        """Write the resumable state of ``epoch`` atomically (see `checkpointing`), then rotate old checkpoints."""
+        folder = self._checkpoints_dir / f"epoch-{epoch:04d}"
+        staging = staging_folder(folder)
+        if self.accelerator.is_main_process and staging.exists():
+            shutil.rmtree(staging)  # left by a save that crashed
         self.accelerator.wait_for_everyone()
+        self.accelerator.save_state(str(staging))
+        self.accelerator.wait_for_everyone()
+        if self.accelerator.is_main_process:
+            finalize_checkpoint(staging, folder, state)
+            for removed in rotate_checkpoints(self._checkpoints_dir, self.args.save_total_limit):
+                logger.info("removed checkpoint %s (keeping the %d newest)", removed, self.args.save_total_limit)
+        self.accelerator.wait_for_everyone()
+        return folder
 
-    def _resume(self) -> dict[str, Any]:
+    def _checkpoint_to_resume(self) -> Path | None:
+        """The verified checkpoint ``resume_from_checkpoint`` names (``latest``: the newest valid one), before
+        anything is written."""
         target = self.args.resume_from_checkpoint
         if target is None:
-            return {"epoch": 0, "global_step": 0, "best_metric": None, "best_epoch": None, "history": []}
+            return None
         if target == "latest":
-            found = sorted((self.args.output_path / "checkpoints").glob("epoch-*"))
-            if not found:
-                raise ConfigError(f"resume_from_checkpoint='latest' but {self.args.output_path}/checkpoints is empty")
-            target = str(found[-1])
-        folder = Path(target)
-        if not (folder / STATE_FILE).is_file():
-            raise ConfigError(f"{folder} is not a checkpoint of this trainer (no {STATE_FILE})")
+            return latest_valid_checkpoint(self._checkpoints_dir)
+        verify_checkpoint(Path(target))
+        read_checkpoint_state(Path(target))
+        return Path(target)
+
+    def _resume(self, folder: Path | None) -> dict[str, Any]:
+        if folder is None:
+            return {"epoch": 0, "global_step": 0, "best_metric": None, "best_epoch": None, "history": []}
+        state = read_checkpoint_state(folder)
         self.accelerator.load_state(str(folder))
-        state = json.loads((folder / STATE_FILE).read_text())
         logger.info("resumed from %s at epoch %d, step %d", folder, state["epoch"], state["global_step"])
         return state
 
@@ -292,40 +325,71 @@ class DMRJRGTrainer:
 
     def _save_best(self) -> None:
         if self.accelerator.is_main_process:
-            best = self.args.output_path / "best"
-            self.accelerator.unwrap_model(self.model).save_pretrained(best)
-            self.processor.save_pretrained(best)
+            with atomic_folder(self.args.output_path / "best") as staging:
+                self.accelerator.unwrap_model(self.model).save_pretrained(staging)
+                self.processor.save_pretrained(staging)
         self.accelerator.wait_for_everyone()
 
+    def _validate(self, state: dict[str, Any]) -> None:
+        """Evaluate after epoch ``state["epoch"]``, record it in ``state`` and keep the best weights."""
+        epoch, global_step = state["epoch"], state["global_step"]
+        with _unchanged_random_state():  # the checkpoint saved before it holds the generators the next epoch uses
+            results = self.evaluate()
+        value = self._score(results)
+        state["history"].append({"epoch": epoch, "step": global_step, "results": results})
+        if self.args.report_to_tensorboard:
+            self.accelerator.log(
+                {f"eval/{p}/{m}": v for p, metrics in results.items() for m, v in metrics.items()}, step=global_step
+            )
+        logger.info("epoch %d: %s = %.2f", epoch, self.args.best_metric, value)
+        if state["best_metric"] is None or value > state["best_metric"]:
+            state["best_metric"], state["best_epoch"] = value, epoch
+            self._save_best()
+
+    def _end_of_epoch(self, state: dict[str, Any]) -> None:
+        """Save the epoch's checkpoint first, then validate: a crash in evaluation loses no training. The checkpoint
+        is saved with ``pending_evaluation`` and rewritten with the validation results once they exist, so a run
+        resumed from it evaluates that epoch first, exactly where the uninterrupted run did."""
+        epoch = state["epoch"]
+        evaluate = bool(self.eval_rows is not None and self.args.eval_every_epochs)
+        evaluate = evaluate and epoch % self.args.eval_every_epochs == 0
+        save = bool(self.args.save_every_epochs) and epoch % self.args.save_every_epochs == 0
+        state["pending_evaluation"] = evaluate
+        folder = self._save_checkpoint(epoch, state) if save else None
+        if evaluate:
+            self._validate(state)
+            state["pending_evaluation"] = False
+            if folder is not None and self.accelerator.is_main_process:
+                rewrite_checkpoint_state(folder, state)
+            self.accelerator.wait_for_everyone()
+
     def train(self) -> TrainOutput:
-        """Run the epochs (resuming if asked), evaluate, keep the best weights and save the final model folder."""
+        """Run the epochs (resuming if asked), evaluate, keep the best weights and save the final model folder.
+
+        Raises:
+            ConfigError: ``output_dir`` holds another run and neither ``resume_from_checkpoint`` nor
+                ``overwrite_output_dir`` is set.
+            InputError: a video of the training or validation rows has no features, or bad ones (named).
+            DataFormatError: the checkpoint to resume from is incomplete or damaged (names the file).
+        """
+        prepare_output_dir(self.args, self.accelerator.is_main_process)
+        self.accelerator.wait_for_everyone()
+        splits = {"training": (self.train_rows, self.features)}
+        if self.eval_rows is not None:
+            splits["validation"] = (self.eval_rows, self.eval_features)
+        check_split_features(splits, self.config.feature_dim)
+        checkpoint = self._checkpoint_to_resume()
         model, optimizer, loader, schedule = self._build()
         self._log_run_header()
-        state = self._resume()
-        global_step, start = state["global_step"], state["epoch"]
+        state = self._resume(checkpoint)
+        if state.pop("pending_evaluation", False):
+            self._validate(state)
         started = time.perf_counter()
-        for epoch in range(start, self.num_train_epochs):
-            global_step = self._train_epoch(model, optimizer, loader, schedule, epoch, global_step)
-            if (
-                self.eval_rows is not None
-                and self.args.eval_every_epochs
-                and (epoch + 1) % self.args.eval_every_epochs == 0
-            ):
-                results = self.evaluate()
-                value = self._score(results)
-                state["history"].append({"epoch": epoch + 1, "step": global_step, "results": results})
-                if self.args.report_to_tensorboard:
-                    self.accelerator.log(
-                        {f"eval/{p}/{m}": v for p, metrics in results.items() for m, v in metrics.items()},
-                        step=global_step,
-                    )
-                logger.info("epoch %d: %s = %.2f", epoch + 1, self.args.best_metric, value)
-                if state["best_metric"] is None or value > state["best_metric"]:
-                    state["best_metric"], state["best_epoch"] = value, epoch + 1
-                    self._save_best()
+        for epoch in range(state["epoch"], self.num_train_epochs):
+            global_step = self._train_epoch(model, optimizer, loader, schedule, epoch, state["global_step"])
             state.update(epoch=epoch + 1, global_step=global_step)
-            if self.args.save_every_epochs and (epoch + 1) % self.args.save_every_epochs == 0:
-                self._save_checkpoint(epoch + 1, state)
+            self._end_of_epoch(state)
+        state.pop("pending_evaluation", None)
         output = self._finish(state, time.perf_counter() - started)
         self.accelerator.end_training()
         return output

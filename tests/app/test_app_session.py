@@ -9,7 +9,7 @@ import pytest
 
 from dmr_jrg_hf.app_session import RESULT_COLUMNS, SearchSession, paragraph_text, result_rows
 from dmr_jrg_hf.data import synthetic
-from dmr_jrg_hf.errors import InputError
+from dmr_jrg_hf.errors import DataFormatError, InputError
 from dmr_jrg_hf.inference import VideoCorpusIndex, retrieve_and_ground, split_sentences
 
 
@@ -75,7 +75,7 @@ def test_missing_demo_model_says_how_to_make_it(tmp_path, monkeypatch):
 
 
 def test_folder_without_model_is_named(tmp_path):
-    with pytest.raises(InputError, match=str(tmp_path)):
+    with pytest.raises(DataFormatError, match=rf"model folder {tmp_path}: missing config.json"):
         SearchSession.load(tmp_path, tmp_path)
 
 

@@ -141,8 +141,11 @@ def test_script_on_real_charades_with_generated_features(tmp_path):
     paragraphs = datasets.load_dataset(str(tmp_path / "out"), "paragraphs", cache_dir=str(tmp_path / "hf"))
     assert paragraphs["test"].num_rows == 1_334
     failed = subprocess.run(
-        [*prepare, "--features", str(features), "--out", str(tmp_path / "out"), "--feature-dim", "9"],
+        [*prepare, "--features", str(features), "--out", str(tmp_path / "out"), "--feature-dim", "9", "--overwrite"],
         capture_output=True,
         text=True,
     )
     assert failed.returncode == 1 and "expected (T, 9) float32, got (6, 8)" in failed.stderr, failed.stderr
+    assert datasets.load_dataset(str(tmp_path / "out"), "paragraphs", cache_dir=str(tmp_path / "hf2"))[
+        "test"
+    ].num_rows == (1_334), "the failed --overwrite run left the folder as it was"

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from helpers import make_tiny_model
 
-from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.data.synthetic import generate_synthetic_benchmark
-from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
-from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
 
 @pytest.fixture(scope="session")
@@ -20,15 +18,7 @@ def build_model(small_benchmark):
     """A fresh seeded (model, processor) pair of the tiny preset for the small synthetic benchmark."""
 
     def build(seed: int = 0, **overrides):
-        import torch
-
-        config = DMRJRGConfig.from_preset("tiny", **overrides)
-        sentences = [s for row in small_benchmark.paragraphs["train"] for s in row["sentences"]]
-        processor = DMRJRGProcessor.from_corpus(sentences, config=config, seed=0)
-        torch.manual_seed(seed)
-        model = DMRJRGModel(config)
-        model.set_word_vectors(processor.word_vectors)
-        return model, processor
+        return make_tiny_model(small_benchmark, seed, **overrides)
 
     return build
 

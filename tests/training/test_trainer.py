@@ -7,37 +7,12 @@ import random
 import numpy as np
 import pytest
 import torch
+from helpers import assert_same_weights, training_arguments, weights_of
 
-from dmr_jrg_hf.errors import ConfigError
+from dmr_jrg_hf.errors import ConfigError, DataFormatError
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
-from dmr_jrg_hf.training import DMRJRGTrainer, TrainingArguments, select_supervised_paragraphs
-
-
-def _args(tmp_path, **overrides) -> TrainingArguments:
-    values = {
-        "output_dir": str(tmp_path),
-        "seed": 7,
-        "num_train_epochs": 1,
-        "train_batch_size": 4,
-        "eval_every_epochs": 0,
-        "save_every_epochs": 1,
-        "show_progress": False,
-        "report_to_tensorboard": False,
-        "log_every_steps": 1,
-    }
-    values.update(overrides)
-    return TrainingArguments(**values)
-
-
-def _weights(model) -> dict[str, torch.Tensor]:
-    return {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
-
-
-def _assert_identical(first: dict, second: dict, case: str) -> None:
-    assert first.keys() == second.keys()
-    different = [name for name in first if not torch.equal(first[name], second[name])]
-    assert not different, f"{case}: weights differ in {different[:5]}"
+from dmr_jrg_hf.training import DMRJRGTrainer, select_supervised_paragraphs
 
 
 @pytest.mark.parametrize(
@@ -56,9 +31,11 @@ def test_weak_training_never_reads_timestamps(tmp_path, small_benchmark, build_m
     results = []
     for name, train_rows in (("original", rows), ("random timestamps", scrambled)):
         model, processor = build_model(seed=1, **overrides)
-        DMRJRGTrainer(model, processor, _args(tmp_path / name), train_rows, small_benchmark.features).train()
-        results.append(_weights(model))
-    _assert_identical(*results, case="weak supervision with scrambled timestamps")
+        DMRJRGTrainer(
+            model, processor, training_arguments(tmp_path / name), train_rows, small_benchmark.features
+        ).train()
+        results.append(weights_of(model))
+    assert_same_weights(*results, case="weak supervision with scrambled timestamps")
     changed = any(
         not torch.equal(a, b)
         for a, b in zip(results[0].values(), build_model(seed=1, **overrides)[0].state_dict().values(), strict=True)
@@ -70,29 +47,33 @@ def test_weak_training_never_reads_timestamps(tmp_path, small_benchmark, build_m
 def test_kill_and_resume_equals_uninterrupted_run(tmp_path, small_benchmark, build_model):
     rows, features = small_benchmark.paragraphs["train"], small_benchmark.features
     model, processor = build_model(seed=2)
-    DMRJRGTrainer(model, processor, _args(tmp_path / "straight", num_train_epochs=3), rows, features).train()
-    uninterrupted = _weights(model)
+    DMRJRGTrainer(
+        model, processor, training_arguments(tmp_path / "straight", num_train_epochs=3), rows, features
+    ).train()
+    uninterrupted = weights_of(model)
 
     model, processor = build_model(seed=2)
-    DMRJRGTrainer(model, processor, _args(tmp_path / "killed", num_train_epochs=2), rows, features).train()
+    DMRJRGTrainer(
+        model, processor, training_arguments(tmp_path / "killed", num_train_epochs=2), rows, features
+    ).train()
     # A new process would rebuild everything from scratch: a differently seeded model proves load_state restores it.
     model, processor = build_model(seed=99)
-    resumed_args = _args(tmp_path / "killed", num_train_epochs=3, resume_from_checkpoint="latest")
+    resumed_args = training_arguments(tmp_path / "killed", num_train_epochs=3, resume_from_checkpoint="latest")
     output = DMRJRGTrainer(model, processor, resumed_args, rows, features).train()
     assert output.epochs_completed == 3
-    _assert_identical(uninterrupted, _weights(model), case="resume from epoch 2 of 3")
+    assert_same_weights(uninterrupted, weights_of(model), case="resume from epoch 2 of 3")
 
 
 @pytest.mark.portability
 def test_checkpoints_are_rotated_and_final_model_is_saved(tmp_path, small_benchmark, build_model):
     model, processor = build_model()
-    args = _args(tmp_path, num_train_epochs=3, save_total_limit=2)
+    args = training_arguments(tmp_path, num_train_epochs=3, save_total_limit=2)
     DMRJRGTrainer(model, processor, args, small_benchmark.paragraphs["train"], small_benchmark.features).train()
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch-0002", "epoch-0003"]
     assert (tmp_path / "model.safetensors").is_file() and (tmp_path / "vocab.json").is_file()
     assert (tmp_path / "README.md").is_file() and "auto_map" in (tmp_path / "config.json").read_text()
     loaded = DMRJRGModel.from_pretrained(tmp_path)
-    _assert_identical(_weights(model), _weights(loaded), case="final save_pretrained")
+    assert_same_weights(weights_of(model), weights_of(loaded), case="final save_pretrained")
     assert DMRJRGProcessor.from_pretrained(tmp_path).vocabulary.words == processor.vocabulary.words
 
 
@@ -100,7 +81,9 @@ def test_validation_selects_best_and_logs_tensorboard(tmp_path, small_benchmark,
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     model, processor = build_model()
-    args = _args(tmp_path, num_train_epochs=2, eval_every_epochs=1, report_to_tensorboard=True, save_every_epochs=0)
+    args = training_arguments(
+        tmp_path, num_train_epochs=2, eval_every_epochs=1, report_to_tensorboard=True, save_every_epochs=0
+    )
     trainer = DMRJRGTrainer(
         model,
         processor,
@@ -131,7 +114,7 @@ def test_validation_selects_best_and_logs_tensorboard(tmp_path, small_benchmark,
 def test_supervised_modes_add_the_timestamp_loss(tmp_path, small_benchmark, build_model, supervision):
     model, processor = build_model(supervision=supervision, semi_supervised_fraction=0.5)
     trainer = DMRJRGTrainer(
-        model, processor, _args(tmp_path), small_benchmark.paragraphs["train"], small_benchmark.features
+        model, processor, training_arguments(tmp_path), small_benchmark.paragraphs["train"], small_benchmark.features
     )
     flags = [row["has_timestamps"] for row in trainer.train_rows]
     expected = len(flags) if supervision == "full" else round(0.5 * len(flags))
@@ -153,41 +136,43 @@ def test_semi_selection_is_seeded():
 
 def test_bad_settings_are_named(tmp_path, small_benchmark, build_model):
     with pytest.raises(ConfigError, match="mixed_precision"):
-        _args(tmp_path, mixed_precision="fp8")
+        training_arguments(tmp_path, mixed_precision="fp8")
     model, processor = build_model()
     with pytest.raises(ConfigError, match="train_rows is empty"):
-        DMRJRGTrainer(model, processor, _args(tmp_path), [], small_benchmark.features)
+        DMRJRGTrainer(model, processor, training_arguments(tmp_path), [], small_benchmark.features)
     trainer = DMRJRGTrainer(
         model,
         processor,
-        _args(tmp_path, resume_from_checkpoint=str(tmp_path / "nowhere")),
+        training_arguments(tmp_path, resume_from_checkpoint=str(tmp_path / "nowhere")),
         small_benchmark.paragraphs["train"],
         small_benchmark.features,
     )
-    with pytest.raises(ConfigError, match="is not a checkpoint"):
+    with pytest.raises(DataFormatError, match="nowhere: no such folder"):
         trainer.train()
 
 
 @pytest.mark.portability
 def test_bf16_and_gradient_accumulation(tmp_path, small_benchmark, build_model):
     model, processor = build_model()
-    before = _weights(model)
-    args = _args(tmp_path, mixed_precision="bf16", gradient_accumulation_steps=2, save_every_epochs=0)
+    before = weights_of(model)
+    args = training_arguments(tmp_path, mixed_precision="bf16", gradient_accumulation_steps=2, save_every_epochs=0)
     output = DMRJRGTrainer(
         model, processor, args, small_benchmark.paragraphs["train"], small_benchmark.features
     ).train()
     assert output.global_step == 2, "12 paragraphs / batch 4 = 3 batches -> 2 optimizer steps with accumulation 2"
-    assert all(torch.isfinite(tensor).all() for tensor in _weights(model).values())
-    assert any(not torch.equal(before[name], tensor) for name, tensor in _weights(model).items())
+    assert all(torch.isfinite(tensor).all() for tensor in weights_of(model).values())
+    assert any(not torch.equal(before[name], tensor) for name, tensor in weights_of(model).items())
 
 
-def test_gradient_checkpointing_trains_the_same_weights(tmp_path, small_benchmark, build_model):
+def test_gradient_checkpointing_trains_the_sameweights_of(tmp_path, small_benchmark, build_model):
     results = []
     for checkpointing in (False, True):
         model, processor = build_model(seed=1, tan_implementation="valid_cells")
-        args = _args(tmp_path / str(checkpointing), gradient_checkpointing=checkpointing, save_every_epochs=0)
+        args = training_arguments(
+            tmp_path / str(checkpointing), gradient_checkpointing=checkpointing, save_every_epochs=0
+        )
         DMRJRGTrainer(model, processor, args, small_benchmark.paragraphs["train"], small_benchmark.features).train()
         assert model.local_branch.temporal_adjacent_network.gradient_checkpointing is checkpointing
-        results.append(_weights(model))
+        results.append(weights_of(model))
     for name, tensor in results[0].items():
         torch.testing.assert_close(results[1][name], tensor, msg=f"gradient checkpointing changed {name}")

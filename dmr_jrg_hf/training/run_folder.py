@@ -1,0 +1,80 @@
+"""Checks before a training run writes anything: the output folder is free (or resumed, or overwritten) and every
+video of every split has usable features."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, InputError
+from ..feature_extraction_dmr_jrg import check_video_features
+from ..hub import MODEL_FOLDER_FILES, remote_code_sources
+from .arguments import TrainingArguments
+
+__all__ = ["MODEL_ENTRIES", "RUN_ENTRIES", "check_split_features", "prepare_output_dir"]
+
+logger = logging.getLogger(__name__)
+
+# What a run writes besides the final model files; ``overwrite_output_dir`` removes these.
+RUN_ENTRIES = ("checkpoints", "best", "logs", "run_config.json", "training_args.json", "train_results.json")
+# The final model folder a finished run leaves next to them (weights, processor, model card; code files added).
+MODEL_ENTRIES = (*MODEL_FOLDER_FILES, "word_vectors.safetensors", "README.md")
+
+
+def _previous_run_entries(output: Path) -> list[Path]:
+    """What ``overwrite_output_dir`` removes: the run entries and, in a folder the trainer wrote (it holds
+    ``training_args.json``), the final model files and code files too. Other files are left alone."""
+    names = list(RUN_ENTRIES)
+    if (output / "training_args.json").is_file():
+        names += [*MODEL_ENTRIES, *remote_code_sources()]
+    return [output / name for name in names if (output / name).exists()]
+
+
+def prepare_output_dir(args: TrainingArguments, is_main_process: bool = True) -> None:
+    """Refuse an output folder that holds another run, unless the run resumes it or overwrites it (then the main
+    process removes the previous run, see `_previous_run_entries`). Every process calls it, so that every process
+    raises.
+
+    Raises:
+        ConfigError: ``output_dir`` is not empty and neither ``resume_from_checkpoint`` nor ``overwrite_output_dir``
+            is set (lists what the folder holds).
+    """
+    output = args.output_path
+    if args.resume_from_checkpoint is not None or not output.is_dir() or not any(output.iterdir()):
+        return
+    if not args.overwrite_output_dir:
+        entries = sorted(path.name for path in output.iterdir())
+        raise ConfigError(
+            f"output folder {output} is not empty ({', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''}): "
+            "pass --overwrite (overwrite_output_dir=True) to start a new run there, or --resume latest "
+            "(resume_from_checkpoint='latest') to continue the run it holds"
+        )
+    if not is_main_process:
+        return
+    removed = _previous_run_entries(output)
+    for path in removed:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    logger.info("overwrite: removed the previous run from %s (%s)", output, ", ".join(path.name for path in removed))
+
+
+def check_split_features(
+    splits: Mapping[str, tuple[Sequence[Mapping[str, Any]], Mapping[str, np.ndarray]]], feature_dim: int
+) -> None:
+    """Read and check the features of every video of every split (e.g. ``{"training": (rows, features)}``).
+
+    Raises:
+        InputError: a missing video, or features of the wrong shape, non-numeric, NaN/Inf or overflowing (names the
+            video id and the split).
+    """
+    for split, (rows, features) in splits.items():
+        video_ids = sorted({str(row["video_id"]) for row in rows})
+        for video_id in video_ids:
+            if video_id not in features:
+                raise InputError(f"video {video_id!r} ({split} rows): no features for it")
+            check_video_features(features[video_id], feature_dim, f"video {video_id!r} ({split})")
+        logger.info("checked the features of %d %s videos", len(video_ids), split)

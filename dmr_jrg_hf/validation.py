@@ -1,0 +1,51 @@
+"""Checks of user-given values where they enter the package (Python API and CLI); each error names the value.
+
+Numbers only: ``bool`` is rejected where a count or a number of seconds is expected (``True`` is an ``int`` in
+Python, but never what a user means by "1 moment" or "1 second").
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from .errors import DMRJRGError, InputError
+
+__all__ = ["check_positive_int", "check_positive_seconds", "check_unit_interval"]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _scalar(value: Any) -> Any:
+    """A 0-d NumPy array or torch tensor as its Python number; anything else unchanged."""
+    return value.item() if getattr(value, "ndim", None) == 0 and hasattr(value, "item") else value
+
+
+def check_positive_int(value: Any, name: str, error: type[DMRJRGError] = InputError) -> int:
+    """Return ``value`` as an ``int`` when it is an integer >= 1, else raise ``error`` naming ``name`` and the value.
+
+    Example:
+        >>> check_positive_int(3, "top_k")
+        3
+    """
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise error(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_positive_seconds(value: Any, name: str) -> float:
+    """Return a duration as ``float`` when it is a finite number > 0, else raise `InputError` naming ``name``."""
+    value = _scalar(value)
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:
+        raise InputError(f"{name}: duration must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def check_unit_interval(value: Any, name: str, error: type[DMRJRGError] = InputError) -> float:
+    """Return ``value`` as ``float`` when it lies in (0, 1] (NaN does not), else raise ``error`` naming ``name``."""
+    if not _is_number(value) or not 0 < value <= 1:
+        raise error(f"{name} must be a number in (0, 1], got {value!r}")
+    return float(value)
