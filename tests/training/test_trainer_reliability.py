@@ -59,6 +59,7 @@ def test_a_used_output_folder_is_refused(finished_run, tmp_path, small_benchmark
     assert folder_snapshot(folder) == before
 
 
+@pytest.mark.portability
 def test_overwrite_starts_a_clean_run(finished_run, tmp_path, small_benchmark, build_model, monkeypatch):
     folder = _copy_run(finished_run, tmp_path)
     (folder / "notes.txt").write_text("the user's own file")
@@ -124,6 +125,7 @@ def test_a_damaged_checkpoint_is_named(finished_run, tmp_path, small_benchmark, 
     assert folder_snapshot(folder) == before, case
 
 
+@pytest.mark.portability
 @pytest.mark.parametrize("case", list(DAMAGES))
 def test_resume_latest_falls_back_to_a_valid_checkpoint(
     finished_run, tmp_path, small_benchmark, build_model, caplog, case
@@ -141,6 +143,7 @@ def test_resume_latest_falls_back_to_a_valid_checkpoint(
     assert_same_weights(finished_run[1], weights_of(model), case=f"{case}: resumed from epoch 2")
 
 
+@pytest.mark.portability
 def test_an_interrupted_save_resumes_bit_identical(finished_run, tmp_path, small_benchmark, build_model, monkeypatch):
     """Kill test: the save of epoch 3 fails between model.safetensors and optimizer.bin; `latest` falls back to
     epoch 2 and the resumed run ends with the uninterrupted run's weights."""
@@ -169,6 +172,7 @@ def test_an_interrupted_save_resumes_bit_identical(finished_run, tmp_path, small
     assert sorted(path.name for path in (folder / "checkpoints").iterdir()) == ["epoch-0002", "epoch-0003"]
 
 
+@pytest.mark.portability
 def test_a_crash_in_validation_loses_no_training(tmp_path, small_benchmark, build_model, monkeypatch):
     """The epoch's checkpoint is written before validation; the resumed run validates that epoch first."""
     validation = small_benchmark.paragraphs["validation"]
