@@ -115,7 +115,9 @@ def _run_train(args: argparse.Namespace) -> int:
     from .modeling_dmr_jrg import DMRJRGModel
     from .processing_dmr_jrg import DMRJRGProcessor
     from .training import DMRJRGTrainer, TrainingArguments
+    from .training.run_folder import check_output_dir
 
+    check_output_dir(args.output_dir, args.resume, args.overwrite)  # before any data is read
     splits, features = _load_data(args)
     if features is None:
         raise ConfigError("training needs video features: pass --features FILE_OR_DIR")

@@ -172,6 +172,14 @@ def test_threads_are_set_and_logged(model_dir, features_dir, tmp_path, caplog):
         torch.set_num_threads(previous)
 
 
+def test_a_used_folder_is_refused_before_any_data_is_read(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("a previous run")
+    missing = tmp_path / "no-annotations"
+    command = ["train", "--benchmark", "charades_sta", "--annotations", str(missing), "--output-dir", str(tmp_path)]
+    assert main(command) == 1
+    assert f"output folder {tmp_path} is not empty (notes.txt)" in _error(capsys), "the folder, not the data"
+
+
 @pytest.mark.slow  # four CLI runs, each generating the synthetic benchmark (the trainer tests cover the logic fast)
 def test_train_into_a_used_folder(tmp_path, capsys):
     run = tmp_path / "run"

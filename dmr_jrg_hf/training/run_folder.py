@@ -16,7 +16,7 @@ from ..feature_extraction_dmr_jrg import check_video_features
 from ..hub import MODEL_FOLDER_FILES, remote_code_sources
 from .arguments import TrainingArguments
 
-__all__ = ["MODEL_ENTRIES", "RUN_ENTRIES", "check_split_features", "prepare_output_dir"]
+__all__ = ["MODEL_ENTRIES", "RUN_ENTRIES", "check_output_dir", "check_split_features", "prepare_output_dir"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,31 +35,42 @@ def _previous_run_entries(output: Path) -> list[Path]:
     return [output / name for name in names if (output / name).exists()]
 
 
-def prepare_output_dir(args: TrainingArguments, is_main_process: bool = True) -> None:
-    """Refuse an output folder that holds another run, unless the run resumes it or overwrites it (then the main
-    process removes the previous run, see `_previous_run_entries`). Every process calls it, so that every process
-    raises.
+def check_output_dir(output: str | Path, resume_from_checkpoint: str | None, overwrite_output_dir: bool) -> None:
+    """Refuse an output folder that holds another run, unless the run resumes it or overwrites it (the
+    `TrainingArguments` fields of the same names); the CLI calls it before it reads any data.
 
     Raises:
-        ConfigError: ``output_dir`` is not empty and neither ``resume_from_checkpoint`` nor ``overwrite_output_dir``
-            is set (lists what the folder holds).
+        ConfigError: ``output`` is not empty and neither ``resume_from_checkpoint`` nor ``overwrite_output_dir`` is
+            set (lists what the folder holds).
     """
-    output = args.output_path
-    if args.resume_from_checkpoint is not None or not output.is_dir() or not any(output.iterdir()):
+    output = Path(output)
+    if resume_from_checkpoint is not None or overwrite_output_dir or not output.is_dir():
         return
-    if not args.overwrite_output_dir:
-        entries = sorted(path.name for path in output.iterdir())
+    entries = sorted(path.name for path in output.iterdir())
+    if entries:
         raise ConfigError(
             f"output folder {output} is not empty ({', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''}): "
             "pass --overwrite (overwrite_output_dir=True) to start a new run there, or --resume latest "
             "(resume_from_checkpoint='latest') to continue the run it holds"
         )
-    if not is_main_process:
+
+
+def prepare_output_dir(args: TrainingArguments, is_main_process: bool = True) -> None:
+    """`check_output_dir`, then, when the run overwrites the folder, the main process removes the previous run (see
+    `_previous_run_entries`). Every process calls it, so that every process raises.
+    """
+    check_output_dir(args.output_path, args.resume_from_checkpoint, args.overwrite_output_dir)
+    if not (args.overwrite_output_dir and is_main_process) or args.resume_from_checkpoint is not None:
         return
-    removed = _previous_run_entries(output)
+    removed = _previous_run_entries(args.output_path) if args.output_path.is_dir() else []
     for path in removed:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
-    logger.info("overwrite: removed the previous run from %s (%s)", output, ", ".join(path.name for path in removed))
+    if removed:
+        logger.info(
+            "overwrite: removed the previous run from %s (%s)",
+            args.output_path,
+            ", ".join(path.name for path in removed),
+        )
 
 
 def check_split_features(
