@@ -93,13 +93,18 @@ def _retrieval(report: dict[str, Any]) -> list[str]:
             _number(row.get("bound_ms")),
             _number(row.get("bound_ratio")),
             _number(row.get("index_mb"), 1),
+            _number(row.get("recall"), 3),
+            _number(row.get("median_pool"), 0),
         ]
         for row in report["search"]
     ]
     lines = [
         f"retrieval ({report['preset']} model, top-{report['top_k']}, bound = embedding bytes / "
         f"{report['bandwidth_bytes_per_s'] / 1e9:.2f} GB/s)",
-        *_grid(["search videos", "backend", "median ms", "p95 ms", "bound ms", "ratio", "index MiB"], search),
+        *_grid(
+            ["search videos", "backend", "median ms", "p95 ms", "bound ms", "ratio", "index MiB", "recall", "pool"],
+            search,
+        ),
     ]
     calls = [
         [f"retrieve {r['num_videos']:,}", "-", _number(r["median_ms"]), _number(r["p95_ms"])]

@@ -21,12 +21,13 @@ from safetensors.numpy import load_file, save_file
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataFormatError, InputError
+from .quantized_search import Int8EmbeddingScan
 
 __all__ = ["BACKENDS", "VideoCorpusIndex", "check_feature_spec", "resolve_feature_source"]
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("exact", "faiss")
+BACKENDS = ("exact", "int8", "faiss")
 INDEX_TENSORS_FILE = "index.safetensors"
 INDEX_METADATA_FILE = "index.json"
 _FORMAT_VERSION = 1
@@ -111,8 +112,10 @@ class VideoCorpusIndex:
             clips, kept for grounding.
         durations (np.ndarray of shape (num_videos,)): seconds.
         model_info (dict, optional): the model fields the arrays depend on (K, D, d, ...), checked at query time.
-        backend (str): ``"exact"`` (numpy matrix product, default) or ``"faiss"`` (``faiss.index_factory`` with
-            inner product; ``faiss_factory="Flat"`` is exact too).
+        backend (str): ``"exact"`` (fp32 scan, default), ``"int8"`` (scan of an int8 copy built at the first query,
+            then an exact fp32 re-rank of a provably sufficient pool: the exact results, about 3x faster on large
+            corpora; `Int8EmbeddingScan`) or ``"faiss"`` (``faiss.index_factory`` with inner product;
+            ``faiss_factory="Flat"`` is exact too).
         faiss_factory (str): FAISS factory string, e.g. ``"Flat"`` or ``"HNSW32"`` (approximate).
 
     Example:
@@ -152,6 +155,7 @@ class VideoCorpusIndex:
         self._check_consistent()
         self._positions = {video_id: row for row, video_id in enumerate(self.video_ids)}
         self._faiss_index = None
+        self._int8_scan = None
 
     def _check_consistent(self) -> None:
         duplicates = sorted(video_id for video_id, count in Counter(self.video_ids).items() if count > 1)
@@ -263,7 +267,7 @@ class VideoCorpusIndex:
         if self.clip_features is not None:
             self.clip_features = np.concatenate([self.clip_features, clip_features.astype(np.float32)])
         self.durations = np.concatenate([self.durations, durations])
-        self._faiss_index = None
+        self._faiss_index = self._int8_scan = None
 
     def remove(self, video_ids: Iterable[str]) -> None:
         """Drop videos from the index.
@@ -282,7 +286,7 @@ class VideoCorpusIndex:
         self.clip_features = None if self.clip_features is None else self.clip_features[keep]
         self.durations = self.durations[keep]
         self._positions = {video_id: row for row, video_id in enumerate(self.video_ids)}
-        self._faiss_index = None
+        self._faiss_index = self._int8_scan = None
 
     # Queries ----------------------------------------------------------------------------------------------------
 
@@ -297,7 +301,7 @@ class VideoCorpusIndex:
             raise InputError(f"index was built with another model configuration ({details}); rebuild the index")
 
     def search(self, query_embeddings: np.ndarray | torch.Tensor, top_k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """Cosine top-k of each query (best first; ties keep index order with the exact backend).
+        """Cosine top-k of each query (best first; ties keep index order with the exact and int8 backends).
 
         Args:
             query_embeddings (array of shape (num_queries, hidden_size)): L2-normalised paragraph embeddings.
@@ -317,6 +321,10 @@ class VideoCorpusIndex:
         k = min(int(top_k), len(self))
         if self.backend == "faiss":
             return self._faiss().search(queries, k)
+        if self.backend == "int8":
+            if self._int8_scan is None:
+                self._int8_scan = Int8EmbeddingScan(self.embeddings)
+            return self._int8_scan.search(queries, k)
         scores = self._inner_products(queries)  # (num_queries, num_videos)
         positions = _top_k_rows(scores, k)
         return np.take_along_axis(scores, positions, axis=1), positions

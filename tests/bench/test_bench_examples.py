@@ -39,6 +39,9 @@ def test_bench_retrieval_example(tmp_path, capsys):
     args = ["--preset", "tiny", "--corpus-sizes", "50", "--large-corpus", "0", "--num-queries", "2"]
     assert _example("bench_retrieval").main([*args, "--output", str(output)]) == 0
     report = json.loads(output.read_text())
-    assert [row["num_videos"] for row in report["retrieval"]["search"]] == [50]
+    assert [(row["num_videos"], row["backend"]) for row in report["retrieval"]["search"]] == [
+        (50, "exact"),
+        (50, "int8"),
+    ]
     assert report["retrieval"]["retrieve_and_ground"][0]["top_k"] == 1
     assert "retrieval (tiny model" in capsys.readouterr().out
