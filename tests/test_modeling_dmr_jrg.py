@@ -95,7 +95,8 @@ def test_save_and_load_round_trip_gives_identical_outputs(tmp_path):
     loaded = DMRJRGModel.from_pretrained(tmp_path).eval()
     before, after = model(**inputs, return_loss=True), loaded(**inputs, return_loss=True)
     for name in before.keys():
-        assert torch.equal(before[name], after[name]), f"{name} differs after the round trip"
+        # equal weights; BLAS may sum in another order for another allocation, so compare within float rounding
+        torch.testing.assert_close(before[name], after[name], rtol=1e-5, atol=1e-6, msg=f"{name} after the round trip")
 
 
 def _pad(inputs: dict[str, torch.Tensor], extra_sentences: int, extra_words: int) -> dict[str, torch.Tensor]:
