@@ -14,7 +14,7 @@ from ..configuration_dmr_jrg import DMRJRGConfig
 from ..errors import InputError
 from ..geometry import valid_cell_mask
 
-__all__ = ["check_word_inputs", "check_clip_features", "check_map_mask"]
+__all__ = ["check_word_inputs", "check_clip_features", "check_map_mask", "check_sentence_index"]
 
 
 def check_word_inputs(
@@ -69,4 +69,24 @@ def check_map_mask(config: DMRJRGConfig, valid_mask: torch.Tensor, map_mask: tor
         raise InputError(
             f"map_mask: expected the {tuple(valid_mask.shape)} valid-cell mask of num_clips={config.num_clips}, "
             f"map_scale_layers={config.map_scale_layers}; got a different mask of shape {tuple(map_mask.shape)}"
+        )
+
+
+def check_sentence_index(sentence_index: torch.Tensor | None, sentence_mask: torch.Tensor) -> None:
+    """``sentence_index`` is a 1-D integer tensor; on the host it also equals the real positions of
+    ``sentence_mask`` (`real_sentence_index`)."""
+    if sentence_index is None:
+        return
+    if sentence_index.dim() != 1 or sentence_index.dtype != torch.int64:
+        raise InputError(
+            f"sentence_index: expected a (num_real,) int64 tensor, got {tuple(sentence_index.shape)} "
+            f"{sentence_index.dtype}"
+        )
+    if sentence_index.device.type != "cpu" or sentence_mask.device.type != "cpu":
+        return
+    expected = sentence_mask.flatten().nonzero()[:, 0]
+    if not torch.equal(sentence_index, expected):
+        raise InputError(
+            f"sentence_index: expected the flat positions of the real sentences of sentence_mask "
+            f"({expected.tolist()[:8]}...), got {sentence_index.tolist()[:8]}..."
         )
