@@ -246,8 +246,6 @@ class LocalConsistencyBranch(nn.Module):
             word_mask.repeat_interleave(num_spans, 0),
         )
         token_mask = masked_positions.repeat_interleave(num_spans, 0)  # (pairs, J)
-        targets = word_ids.repeat_interleave(num_spans, 0)[token_mask]
-        owner = token_mask.nonzero()[:, 0]
-        return reconstruction_loss(
-            self.reconstructor.word_logits(states[token_mask]), targets, owner, pairs, self.label_smoothing
-        )
+        targets = word_ids.repeat_interleave(num_spans, 0)  # (pairs, J)
+        logits = self.reconstructor.word_logits(states)  # (pairs, J, vocab_size)
+        return reconstruction_loss(logits, targets, token_mask, self.label_smoothing)
