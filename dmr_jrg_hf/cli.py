@@ -128,6 +128,7 @@ def _run_train(args: argparse.Namespace) -> int:
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         mixed_precision=args.mixed_precision,
         gradient_checkpointing=args.gradient_checkpointing,
+        torch_compile=args.compile,
         eval_every_epochs=args.eval_every if eval_rows else 0,
         resume_from_checkpoint=args.resume,
         show_progress=not args.quiet,
@@ -407,6 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--mixed-precision", default="no", choices=["no", "bf16", "fp16"])
     train.add_argument(
         "--gradient-checkpointing", action="store_true", help="recompute the TAN layers in backward (less memory)"
+    )
+    train.add_argument(
+        "--compile", action="store_true", help="torch.compile the model (inductor; slow to start on a CPU)"
     )
     train.add_argument("--eval-every", type=int, default=1, help="validate every N epochs")
     train.add_argument("--resume", help="checkpoint folder or 'latest'")
