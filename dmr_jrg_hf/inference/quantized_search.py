@@ -3,7 +3,8 @@
 A corpus scan in fp32 is bound by memory bandwidth (4 bytes per value). `Int8EmbeddingScan` keeps an int8 copy of
 the embedding matrix with one scale per row (``x_i ≈ codes_i * scale_i``, ``|codes| <= 127``) and scans it with
 FBGEMM's int8 matrix product (the query is quantised to 7-bit unsigned codes, so the int16 pair sums of the AVX2
-kernel never saturate and the int32 accumulation is exact). Each approximate score ``a_i`` is then within a
+kernel never saturate and the int32 accumulation is exact; its conversion to fp32 is exact up to d = 1040, which
+covers every preset). Each approximate score ``a_i`` is then within a
 computable ``eps`` of the row's fp32 score ``s_i`` (whatever the fp32 summation order):
 
     |a_i - s_i| <= ||x_i - x~_i|| ||q|| + ||x~_i|| ||q - q~|| + 2 gamma_(d+4) (||x_i|| + ||x~_i||) (||q|| + ||q - q~||)
