@@ -151,6 +151,7 @@ def _run_train(args: argparse.Namespace) -> int:
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         mixed_precision=args.mixed_precision,
         gradient_checkpointing=args.gradient_checkpointing,
+        torch_compile=args.compile,
         eval_every_epochs=args.eval_every if eval_rows else 0,
         resume_from_checkpoint=args.resume,
         show_progress=not args.quiet,
@@ -469,6 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--gradient-checkpointing", action="store_true", help="recompute the TAN layers in backward (less memory)"
     )
+    train.add_argument(
+        "--compile", action="store_true", help="torch.compile the model (inductor; slow to start on a CPU)"
+    )
     train.add_argument("--eval-every", type=int, default=1, help="validate every N epochs")
     train.add_argument("--resume", help="checkpoint folder or 'latest'")
     train.add_argument("--max-train-paragraphs", type=_positive_int, help="train on the first N paragraphs only")
@@ -499,7 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--durations", help="JSON file {video_id: seconds} (default: frames / --feature-rate)")
     index.add_argument("--feature-rate", type=float, help="feature frames per second (default: the model's spec)")
     index.add_argument("--batch-size", type=_positive_int, default=64)
-    index.add_argument("--backend", default="exact", choices=["exact", "faiss"])
+    index.add_argument("--backend", default="exact", choices=["exact", "int8", "faiss"])
     index.add_argument("--no-clip-features", action="store_true", help="retrieval only: do not keep clips")
     index.add_argument("--output-dir", required=True, help="index folder to write")
     index.add_argument("--overwrite", action="store_true", help="replace an index already in --output-dir")
@@ -514,7 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--top-k", type=_positive_int, default=5)
     search.add_argument("--moments-per-sentence", type=_positive_int, default=1)
     search.add_argument("--no-ground", action="store_true", help="retrieval only")
-    search.add_argument("--backend", choices=["exact", "faiss"], help="override the index's backend")
+    search.add_argument("--backend", choices=["exact", "int8", "faiss"], help="override the index's backend")
     search.add_argument("--allow-model-mismatch", action="store_true", help="search an index that another model built")
     search.add_argument("--json", action="store_true", help="JSON instead of the table")
     search.add_argument("--plot", metavar="DIR", help="save the retrieval, timeline and score-map plots (viz extra)")

@@ -21,8 +21,8 @@ from .modules.class_token_encoder import (
 )
 from .modules.clip_alignment import SentenceClipAlignment, aligned_moment_cells, clip_alignment_loss
 from .modules.fusion import GlobalAlignmentBranch
-from .modules.input_checks import check_clip_features, check_map_mask, check_word_inputs
-from .modules.local_branch import LocalConsistencyBranch, top_candidate_cells
+from .modules.input_checks import check_clip_features, check_map_mask, check_sentence_index, check_word_inputs
+from .modules.local_branch import LocalConsistencyBranch, real_sentence_index, top_candidate_cells
 from .modules.losses import cross_modal_retrieval_loss, masked_binary_cross_entropy, score_distillation_loss
 from .modules.temporal_adjacent_network import TemporalAdjacentNetwork
 from .modules.temporal_map import TemporalFeatureMap, grid_tensors
@@ -244,33 +244,18 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         _, sentence_features = self._encode_words(word_ids, word_mask)
         return F.normalize(self.paragraph_encoder(sentence_features, sentence_mask), dim=-1)
 
-    def _score_maps(self, word_ids, word_mask, clips, sentence_mask, with_losses: bool):
+    def _score_maps(self, word_ids, word_mask, clips, sentence_index):
         """Shared path of forward/ground: sentence features ``h_m``, the map ``F``, VTC-LD -> (h_m, F-_m, logits).
 
-        Without losses only the real sentences are scored (`_real_sentence_logits`) and ``F-_m`` is None.
+        Only the real sentences (``sentence_index``) are scored: padded ones are masked out of every score and loss,
+        and a batch of real paragraphs pads to its longest one (Charades-STA: 2.3 sentences per paragraph on average,
+        batches of 16 pad to 5-8), so this skips most of the TAN's work. ``F-_m`` and the logits are 0 at padded
+        sentences.
         """
         _, sentence_features = self._encode_words(word_ids, word_mask)
         video_map = self.temporal_map(clips)  # (batch, hidden_size, K, K), once per video
-        if not with_losses:
-            return sentence_features, None, self._real_sentence_logits(sentence_features, video_map, sentence_mask)
-        feature_maps, logits = self.local_branch(sentence_features, video_map, self.valid_mask)
+        feature_maps, logits = self.local_branch(sentence_features, video_map, self.valid_mask, sentence_index)
         return sentence_features, feature_maps, logits
-
-    def _real_sentence_logits(
-        self, sentence_features: torch.Tensor, video_map: torch.Tensor, sentence_mask: torch.Tensor
-    ) -> torch.Tensor:
-        """Inference-only VTC-LD over the real sentences: score-map logits (batch, M, K, K), 0 at padded sentences.
-
-        Padded sentences are masked out of every score anyway; skipping them saves most of the TAN's work on padded
-        batches (an evaluation batch pads to its longest paragraph). Finding them reads ``sentence_mask`` on the host
-        (a device sync), so the training step, which must not sync, runs the full (batch, M) layout instead.
-        """
-        paragraph, sentence = sentence_mask.nonzero(as_tuple=True)  # (num_real,) each
-        real = sentence_features[paragraph, sentence][:, None]  # (num_real, 1, hidden_size)
-        _, real_logits = self.local_branch(real, video_map[paragraph], self.valid_mask)  # (num_real, 1, K, K)
-        logits = real_logits.new_zeros(*sentence_mask.shape, *real_logits.shape[-2:])  # (batch, M, K, K)
-        logits[paragraph, sentence] = real_logits[:, 0]
-        return logits
 
     def ground(
         self,
@@ -298,7 +283,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         check_clip_features(self.config, clip_features, batch=word_ids.shape[0])
         check_map_mask(self.config, self.valid_mask, map_mask)
         clips = self.temporal_map.project_clips(clip_features)
-        _, _, logits = self._score_maps(word_ids, word_mask, clips, sentence_mask, with_losses=False)
+        _, _, logits = self._score_maps(word_ids, word_mask, clips, real_sentence_index(sentence_mask))
         return torch.sigmoid(logits) * (self.valid_mask & sentence_mask[..., None, None])
 
     def grounding_similarity(
@@ -330,7 +315,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         pair_sentences = sentence_features.repeat_interleave(num_videos, 0)  # (P*N, M, hidden)
         pair_maps = video_map.repeat(num_paragraphs, 1, 1, 1)  # (P*N, hidden, K, K)
         pair_mask = sentence_mask.repeat_interleave(num_videos, 0)  # (P*N, M)
-        logits = self._real_sentence_logits(pair_sentences, pair_maps, pair_mask)
+        _, logits = self.local_branch(pair_sentences, pair_maps, self.valid_mask, real_sentence_index(pair_mask))
         best = logits.masked_fill(~self.valid_mask, float("-inf")).flatten(-2).amax(-1).sigmoid()  # (P*N, M)
         score = (best * pair_mask).sum(-1) / pair_mask.sum(-1)
         return score.reshape(num_paragraphs, num_videos)
@@ -350,6 +335,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         timestamps: torch.FloatTensor | None = None,
         has_timestamps: torch.BoolTensor | None = None,
         video_group_ids: torch.LongTensor | None = None,
+        sentence_index: torch.LongTensor | None = None,
         return_loss: bool | None = None,
         return_dict: bool = True,
     ) -> DMRJRGModelOutput | tuple:
@@ -371,6 +357,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             video_group_ids (torch.LongTensor of shape (batch,), optional): equal values mark samples of the same video
                 (a video with several paragraphs, as in TACoS). Pairs of such samples are not negatives of the
                 contrastive losses (VPCMR, VTFA-GD, the clip alignment). Default: every sample has its own video.
+            sentence_index (torch.LongTensor of shape (num_real,), optional): flat positions ``b * M + m`` of the real
+                sentences, row-major, i.e. `real_sentence_index(sentence_mask)` (the default, which reads the mask's
+                values: a device sync on an accelerator). `DMRJRGCollator` computes it on the host.
             return_loss (bool, optional): compute losses; defaults to ``self.training``. Without losses BTSE-TD and
                 VTFA-GD are not run.
             return_dict (bool): return a `DMRJRGModelOutput` (else a tuple of its set fields).
@@ -381,11 +370,12 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         check_word_inputs(self.config, word_ids, word_mask, sentence_mask, masked_word_ids, masked_positions)
         check_clip_features(self.config, clip_features, batch=word_ids.shape[0])
         check_map_mask(self.config, self.valid_mask, map_mask)
+        check_sentence_index(sentence_index, sentence_mask)
         compute_loss = self.training if return_loss is None else return_loss
+        if sentence_index is None:
+            sentence_index = real_sentence_index(sentence_mask)
         clips = self.temporal_map.project_clips(clip_features)  # (batch, K, hidden_size)
-        sentence_features, feature_maps, logits = self._score_maps(
-            word_ids, word_mask, clips, sentence_mask, with_losses=compute_loss
-        )
+        sentence_features, feature_maps, logits = self._score_maps(word_ids, word_mask, clips, sentence_index)
         cell_mask = self.valid_mask & sentence_mask[..., None, None]  # (batch, M, K, K)
         output = DMRJRGModelOutput(score_maps=torch.sigmoid(logits) * cell_mask)
         video_tokens = None
@@ -398,6 +388,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         if compute_loss:
             masked_states, _ = self._encode_words(masked_word_ids, word_mask)
             inputs = {"word_ids": word_ids, "word_mask": word_mask, "masked_positions": masked_positions}
+            inputs["sentence_index"] = sentence_index
             maps = {"feature_maps": feature_maps, "logits": logits, "cell_mask": cell_mask}
             duplicate_pairs = _duplicate_pairs(video_group_ids, word_ids.shape[0])
             self._add_losses(
@@ -437,17 +428,16 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             self.cell_end,
             config.proposal_suppression_iou,
         )  # (batch, M, Q)
-        local = self.local_branch.loss(
-            output.score_maps, top_cells, clips, masked_states, sentence_mask=sentence_mask, **inputs
-        )
+        local = self.local_branch.loss(output.score_maps, top_cells, clips, masked_states, **inputs)
         output.reconstruction_loss, output.rank_loss = local.reconstruction, local.rank
         output.local_loss = local.reconstruction + config.rank_loss_weight * local.rank
         if local.intra_video_contrast is not None:
             output.intra_video_contrast_loss = local.intra_video_contrast
             output.local_loss = output.local_loss + config.intra_video_contrast_weight * local.intra_video_contrast
         if config.reconstruction_pseudo_label_weight > 0:
+            real_logits = logits.flatten(0, 1).index_select(0, inputs["sentence_index"])  # (num_real, K, K)
             output.reconstruction_pseudo_label_loss = self._pseudo_label_loss(
-                logits[sentence_mask], local.best_reconstructing_cells, self.valid_mask
+                real_logits, local.best_reconstructing_cells, self.valid_mask
             )
             output.local_loss = (
                 output.local_loss + config.reconstruction_pseudo_label_weight * output.reconstruction_pseudo_label_loss

@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 from dmr_jrg_hf.configuration_dmr_jrg import ABLATION_PRESETS
 from dmr_jrg_hf.errors import ConfigError, InputError
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel, DMRJRGModelOutput
+from dmr_jrg_hf.modules.local_branch import real_sentence_index
 
 TESTER = DMRJRGModelTester()
 LOSS_FIELDS = (
@@ -237,7 +238,7 @@ def test_best_reconstructing_cell_is_one_of_the_sentences_proposals():
             inputs["word_ids"],
             inputs["word_mask"],
             inputs["masked_positions"],
-            sentence_mask,
+            real_sentence_index(sentence_mask),
         )
     candidates = top_cells[sentence_mask]  # (num_real, Q)
     assert local.best_reconstructing_cells.shape == (int(sentence_mask.sum()),)

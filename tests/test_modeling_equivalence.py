@@ -41,6 +41,26 @@ def test_valid_cell_tan_matches_dense_tan_in_the_full_model(grid):
     _assert_same(_run(reference, inputs), _run(fast, inputs), f"tan_implementation, grid {grid}")
 
 
+def _use_the_full_layout(model: DMRJRGModel, monkeypatch) -> None:
+    """The straightforward reference of VTC-LD: every (b, m) slot through fusion, TAN and score head."""
+    branch = model.local_branch
+    full = type(branch).forward
+    monkeypatch.setattr(branch, "forward", lambda s, v, mask, sentence_index=None: full(branch, s, v, mask))
+
+
+@pytest.mark.parametrize("grid", [{}, {"num_clips": 16, "map_scale_layers": [4, 2, 2]}], ids=["dense", "sparse"])
+def test_training_on_real_sentences_only_matches_the_full_layout(grid, monkeypatch):
+    config, inputs = TESTER.prepare_config_and_inputs(**grid)
+    inputs["sentence_mask"][2, 1:] = False  # paragraph 2 keeps one sentence: most slots of the batch are padding
+    inputs["word_mask"][2, 1:] = False
+    torch.manual_seed(0)
+    packed = DMRJRGModel(config)
+    reference = DMRJRGModel(config)
+    reference.load_state_dict(packed.state_dict())
+    _use_the_full_layout(reference, monkeypatch)
+    _assert_same(_run(reference, inputs), _run(packed, inputs), f"real sentences only, grid {grid}")
+
+
 def test_inference_scores_real_sentences_only_and_matches_the_full_layout():
     config, inputs = TESTER.prepare_config_and_inputs()
     assert not inputs["sentence_mask"].all(), "the tester pads paragraph 1"
@@ -49,9 +69,9 @@ def test_inference_scores_real_sentences_only_and_matches_the_full_layout():
     text = {name: inputs[name] for name in ("word_ids", "word_mask", "sentence_mask")}
     with torch.no_grad():
         clips = model.temporal_map.project_clips(inputs["clip_features"])
-        _, _, full_logits = model._score_maps(
-            inputs["word_ids"], inputs["word_mask"], clips, inputs["sentence_mask"], with_losses=True
-        )
+        _, sentence_features = model._encode_words(inputs["word_ids"], inputs["word_mask"])
+        video_map = model.temporal_map(clips)
+        _, full_logits = model.local_branch(sentence_features, video_map, model.valid_mask)
         reference = torch.sigmoid(full_logits) * (model.valid_mask & inputs["sentence_mask"][..., None, None])
         grounded = model.ground(**text, clip_features=inputs["clip_features"], map_mask=inputs["map_mask"])
         forward = model(**inputs, return_loss=False).score_maps

@@ -22,6 +22,7 @@ from ..configuration_dmr_jrg import DMRJRGConfig
 from ..geometry import valid_cell_mask
 from .hardware import DTYPES, device_name, synchronize
 from .memory import PeakRSS, release_memory
+from .operator_count import OperatorCounter
 
 __all__ = [
     "PAPER_BENCHMARK_SIZES",
@@ -146,12 +147,15 @@ def benchmark_model_step(
         device (str, optional): ``"cpu"`` (default) or ``"cuda"``.
         dtype (str): ``"fp32"`` or ``"bf16"`` (``torch.autocast`` around the forward, as the trainer's bf16 mode).
         seed (int): seed of the weights and the inputs.
-        num_warmup_steps (int): untimed steps first (allocator and kernel warm-up); the first one counts the FLOPs.
-        count_flops (bool): count FLOPs (needs ``num_warmup_steps >= 1``).
+        num_warmup_steps (int): untimed steps first (allocator and kernel warm-up); the first one counts the FLOPs
+            and the dispatched operators.
+        count_flops (bool): count FLOPs and operators (needs ``num_warmup_steps >= 1``).
 
     Returns:
         dict: sizes, ``num_parameters``, ``step_seconds`` (each timed step), ``mean_step_seconds``, ``flops_per_step``
-        (None when not counted), ``achieved_flops_per_s`` and peak memory: ``peak_rss_mib`` and
+        (None when not counted), ``achieved_flops_per_s``, with counting ``operators_per_step`` (every ATen operator
+        dispatched by forward and backward, `OperatorCounter`), ``kernels_per_step`` (less views) and
+        ``top_operators``, and peak memory: ``peak_rss_mib`` and
         ``peak_rss_increase_mib`` (process resident memory, and its rise above the level before the model was built)
         on a CPU, ``peak_device_memory_mib`` (``torch.cuda.max_memory_allocated``) on a GPU.
 
@@ -180,15 +184,18 @@ def benchmark_model_step(
         }
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        flops, step_seconds = None, []
+        flops, step_seconds, operator_counts = None, [], {}
         for step in range(num_warmup_steps + num_steps):
             counting = count_flops and step == 0
             counter = FlopCounterMode(display=False) if counting else nullcontext()
             recurrent = _RecurrentFlops(model) if counting else nullcontext()
-            with counter, recurrent:
+            operators = OperatorCounter() if counting else nullcontext()
+            with counter, recurrent, operators:
                 seconds = _step(model, inputs, device, dtype)
             if counting:
                 flops = counter.get_total_flops() + recurrent.training_flops
+                operator_counts = {"operators_per_step": operators.total, "kernels_per_step": operators.kernels}
+                operator_counts["top_operators"] = dict(operators.most_common(10))
             if step >= num_warmup_steps:
                 step_seconds.append(seconds)
             logger.info("step %d: %.3f s", step, seconds)
@@ -210,6 +217,7 @@ def benchmark_model_step(
         "mean_step_seconds": mean_seconds,
         "flops_per_step": flops,
         "achieved_flops_per_s": None if flops is None else flops / mean_seconds,
+        **operator_counts,
         "peak_rss_mib": memory.peak_mib,
         "peak_rss_increase_mib": memory.increase_mib,
     }

@@ -8,7 +8,9 @@ paragraph encoding (processor + E2 encoder). `retrieve_and_ground` is timed at a
 The model is randomly initialised and the index contents are synthetic: random unit video embeddings and all-zero clip
 features (the cost does not depend on their values; zero pages are not touched until read, so a 100k-video index fits
 in memory while its size is reported exactly from the array shapes). The large (FAISS) corpus keeps no clip features
-and is searched both exactly and with FAISS, over the same embeddings.
+and is searched both exactly and with FAISS, over the same embeddings. Every corpus is also searched with the int8
+backend (an int8 scan and an exact fp32 re-rank) over the same arrays: its row gives the time to build the int8 copy,
+the re-ranked pool sizes and the recall of the exact top-k, against the same fp32 bound.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def _unit_queries(count: int, dim: int, seed: int) -> np.ndarray:
 def _search_row(index, queries: np.ndarray, top_k: int, bandwidth: float) -> dict[str, Any]:
     latency = latency_ms(lambda i: index.search(queries[i % len(queries)], top_k), len(queries))
     scanned = index.embeddings.nbytes
-    bound_ms = 1000.0 * scanned / bandwidth
+    bound_ms = 1000.0 * scanned / bandwidth  # the fp32 bound, for every backend
     return {
         "num_videos": len(index),
         "backend": index.backend,
@@ -85,6 +87,33 @@ def _search_row(index, queries: np.ndarray, top_k: int, bandwidth: float) -> dic
         "bound_ratio": latency["median_ms"] / bound_ms,
         "index_mb": index.memory_bytes / 2**20,
         "embeddings_mb": index.embeddings.nbytes / 2**20,
+    }
+
+
+def _int8_row(exact, queries: np.ndarray, top_k: int, bandwidth: float) -> dict[str, Any]:
+    """The int8 backend over ``exact``'s arrays (no copy of them): latency against the fp32 bound, the time to build
+    the int8 copy, its pool sizes, and its recall of the exact top-k (ids and scores compared per query)."""
+    from ..inference.index import VideoCorpusIndex
+
+    index = VideoCorpusIndex(
+        exact.video_ids, exact.embeddings, exact.clip_features, exact.durations, exact.model_info, backend="int8"
+    )
+    started = time.perf_counter()
+    index.search(queries[0], top_k)  # builds the int8 copy
+    build_seconds = time.perf_counter() - started
+    row = {**_search_row(index, queries, top_k, bandwidth), "build_seconds": build_seconds}
+    found = [index.search(query, top_k) for query in queries]
+    expected = [exact.search(query, top_k) for query in queries]
+    hits = sum(len(set(f[1][0]) & set(e[1][0])) for f, e in zip(found, expected, strict=True))
+    pools = [len(index._int8_scan.candidate_pools(query, top_k)[0]) for query in queries]
+    return {
+        **row,
+        "bytes_scanned": index._int8_scan.memory_bytes,
+        "recall": hits / (top_k * len(queries)),
+        "max_score_difference": max(float(np.abs(f[0] - e[0]).max()) for f, e in zip(found, expected, strict=True)),
+        "median_pool": float(np.median(pools)),
+        "max_pool": int(max(pools)),
+        "int8_mb": index._int8_scan.memory_bytes / 2**20,
     }
 
 
@@ -119,8 +148,9 @@ def benchmark_retrieval(
     Returns:
         dict: ``preset``, ``threads``, ``bandwidth_bytes_per_s``, ``search`` (one row per corpus: ``num_videos``,
         ``backend``, ``median_ms``, ``p95_ms``, ``bytes_scanned``, ``bound_ms``, ``bound_ratio``, ``index_mb``,
-        ``embeddings_mb``), ``retrieve`` (``num_videos``, ``median_ms``, ``p95_ms``) and ``retrieve_and_ground``
-        (``top_k``, ``median_ms``, ``p95_ms``).
+        ``embeddings_mb``; int8 rows add ``build_seconds``, ``recall``, ``max_score_difference``, ``median_pool``,
+        ``max_pool``, ``int8_mb``, and count the int8 bytes in ``bytes_scanned``), ``retrieve`` (``num_videos``,
+        ``median_ms``, ``p95_ms``) and ``retrieve_and_ground`` (``top_k``, ``median_ms``, ``p95_ms``).
 
     Example:
         >>> report = benchmark_retrieval("tiny", corpus_sizes=(100,), faiss_size=None, num_queries=2,
@@ -155,6 +185,8 @@ def benchmark_retrieval(
     for position, num_videos in enumerate(sorted(corpus_sizes)):
         index = synthetic_index(config, num_videos, seed)
         report["search"].append(_search_row(index, queries, top_k, bandwidth))
+        report["search"].append(_int8_row(index, queries, top_k, bandwidth))
+        logger.info("int8 search over %d videos: %s", num_videos, report["search"][-1])
         latency = latency_ms(
             lambda i, index=index: retrieve(model, processor, paragraphs[i], index, top_k), num_queries
         )
@@ -179,8 +211,8 @@ def _large_corpus_rows(config, num_videos: int, queries, top_k: int, bandwidth: 
     from ..inference.index import VideoCorpusIndex
 
     exact = synthetic_index(config, num_videos, seed, store_clip_features=False)
-    rows = [_search_row(exact, queries, top_k, bandwidth)]
-    logger.info("exact search over %d videos: %s", num_videos, rows[0])
+    rows = [_search_row(exact, queries, top_k, bandwidth), _int8_row(exact, queries, top_k, bandwidth)]
+    logger.info("exact and int8 search over %d videos: %s", num_videos, rows)
     try:
         import faiss  # noqa: F401
     except ImportError:

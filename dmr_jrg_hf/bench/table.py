@@ -38,7 +38,8 @@ def _limits(report: dict[str, Any]) -> list[str]:
 
 
 def _model(rows: list[dict[str, Any]]) -> list[str]:
-    headers = ["model step", "B", "M", "J", "K", "params", "GFLOP", "s/step", "GFLOP/s", "peak", "mem MiB", "100 ep h"]
+    headers = ["model step", "B", "M", "J", "K", "params", "GFLOP", "ops", "s/step", "GFLOP/s", "peak", "mem MiB"]
+    headers.append("100 ep h")
     table = [
         [
             row["name"],
@@ -48,6 +49,7 @@ def _model(rows: list[dict[str, Any]]) -> list[str]:
             row["num_clips"],
             f"{row['num_parameters'] / 1e6:.1f}M",
             _number(row["flops_per_step"] and row["flops_per_step"] / 1e9, 1),
+            _number(row.get("operators_per_step"), 0),
             _number(row["mean_step_seconds"], 3),
             _number(row["achieved_flops_per_s"] and row["achieved_flops_per_s"] / 1e9, 1),
             _percent(row["peak_fraction"]),
@@ -59,7 +61,8 @@ def _model(rows: list[dict[str, Any]]) -> list[str]:
     dtype = rows[0]["dtype"] if rows else ""
     memory = "peak device memory" if rows and "peak_device_memory_mib" in rows[0] else "peak RSS increase"
     return [
-        f"model step ({dtype}; mem = {memory}; 100 ep h = 100 epochs over 10,009 paragraphs)",
+        f"model step ({dtype}; ops = ATen operators dispatched by forward + backward; mem = {memory}; 100 ep h = "
+        "100 epochs over 10,009 paragraphs)",
         *_grid(headers, table),
     ]
 
@@ -93,13 +96,18 @@ def _retrieval(report: dict[str, Any]) -> list[str]:
             _number(row.get("bound_ms")),
             _number(row.get("bound_ratio")),
             _number(row.get("index_mb"), 1),
+            _number(row.get("recall"), 3),
+            _number(row.get("median_pool"), 0),
         ]
         for row in report["search"]
     ]
     lines = [
         f"retrieval ({report['preset']} model, top-{report['top_k']}, bound = embedding bytes / "
         f"{report['bandwidth_bytes_per_s'] / 1e9:.2f} GB/s)",
-        *_grid(["search videos", "backend", "median ms", "p95 ms", "bound ms", "ratio", "index MiB"], search),
+        *_grid(
+            ["search videos", "backend", "median ms", "p95 ms", "bound ms", "ratio", "index MiB", "recall", "pool"],
+            search,
+        ),
     ]
     calls = [
         [f"retrieve {r['num_videos']:,}", "-", _number(r["median_ms"]), _number(r["p95_ms"])]

@@ -18,7 +18,9 @@ class DMRJRGCollator:
     """Collate paragraph rows (``video_id, duration, sentences, timestamps``) into a model batch.
 
     The batch also holds ``video_group_ids`` (B,): the position of each row's video among the batch's first
-    occurrences, so that two paragraphs of one video (TACoS has up to 19) are not each other's negatives.
+    occurrences, so that two paragraphs of one video (TACoS has up to 19) are not each other's negatives, and
+    ``sentence_index`` (num_real,): the flat positions ``b * M + m`` of the real sentences, computed here on the host
+    so that the training step finds them without reading device values.
 
     Args:
         processor: a `DMRJRGProcessor`.
@@ -58,6 +60,9 @@ class DMRJRGCollator:
             mask_seed=self._mask_seed(rows),
         )
         batch["video_group_ids"] = torch.tensor([video_ids.index(video_id) for video_id in video_ids])
+        batch["sentence_index"] = (
+            batch["sentence_mask"].flatten().nonzero()[:, 0]
+        )  # on the host: the step needs no sync
         if self.include_timestamps:
             batch["has_timestamps"] = torch.tensor([bool(row.get("has_timestamps", True)) for row in rows])
         return dict(batch)

@@ -24,19 +24,29 @@ class SentenceMomentFusion(nn.Module):
         self.moment_projection = nn.Conv2d(config.hidden_size, config.hidden_size, kernel_size=1)
 
     def forward(
-        self, sentence_features: torch.Tensor, video_map: torch.Tensor, valid_mask: torch.Tensor
+        self,
+        sentence_features: torch.Tensor,
+        video_map: torch.Tensor,
+        valid_mask: torch.Tensor,
+        video_index: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Fuse every sentence with the map of the video at the same batch index.
+        """Fuse every sentence with the map of the video at the same batch index (or at ``video_index``).
 
         Args:
             sentence_features (torch.FloatTensor of shape (batch, num_sentences, hidden_size)): ``h_m``.
-            video_map (torch.FloatTensor of shape (batch, hidden_size, num_clips, num_clips)): ``F``.
+            video_map (torch.FloatTensor of shape (num_videos, hidden_size, num_clips, num_clips)): ``F``.
             valid_mask (torch.BoolTensor of shape (num_clips, num_clips)).
+            video_index (torch.LongTensor of shape (batch,), optional): the video of each row of
+                ``sentence_features``; by default row b reads video b (``num_videos == batch``). The projection
+                ``W_v F`` runs once per video either way.
 
         Returns:
             torch.FloatTensor of shape (batch, num_sentences, hidden_size, num_clips, num_clips).
         """
-        moments = self.moment_projection(video_map)[:, None]  # (batch, 1, hidden, K, K)
+        moments = self.moment_projection(video_map)  # (num_videos, hidden, K, K)
+        if video_index is not None:
+            moments = moments.index_select(0, video_index)  # (batch, hidden, K, K)
+        moments = moments[:, None]  # (batch, 1, hidden, K, K)
         sentences = self.sentence_projection(sentence_features)[..., None, None]  # (batch, M, hidden, 1, 1)
         return F.normalize(moments * sentences, dim=2) * valid_mask
 

@@ -3,7 +3,8 @@
 Shapes are always checked (they are host metadata). Checks of the values (ids inside the vocabulary, no empty
 sentence, the map mask) read tensor contents, which on an accelerator is a device synchronisation at every step, so
 they run where the tensors are on the host (the processor's output, CPU training and inference) and are skipped for
-tensors on an accelerator; call these functions on the host batch to check it before moving it.
+tensors on an accelerator and while `torch.compile` traces the model (a compiled step must not depend on the values);
+call these functions on the host batch to check it before moving it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from ..configuration_dmr_jrg import DMRJRGConfig
 from ..errors import InputError
 from ..geometry import valid_cell_mask
 
-__all__ = ["check_word_inputs", "check_clip_features", "check_map_mask"]
+__all__ = ["check_word_inputs", "check_clip_features", "check_map_mask", "check_sentence_index"]
+
+
+def _values_readable(tensor: torch.Tensor) -> bool:
+    """Whether reading ``tensor``'s values is free: on the host, outside a `torch.compile` trace."""
+    return tensor.device.type == "cpu" and not torch.compiler.is_compiling()
 
 
 def check_word_inputs(
@@ -40,7 +46,7 @@ def check_word_inputs(
             f"sentence_mask: expected (batch, num_sentences) = {tuple(word_ids.shape[:2])}, "
             f"got {tuple(sentence_mask.shape)}"
         )
-    if word_ids.device.type != "cpu":
+    if not _values_readable(word_ids):
         return
     if word_ids.numel() and (int(word_ids.max()) >= config.vocab_size or int(word_ids.min()) < 0):
         raise InputError(f"word_ids: ids must lie in [0, vocab_size={config.vocab_size})")
@@ -62,11 +68,31 @@ def check_clip_features(config: DMRJRGConfig, clip_features: torch.Tensor, batch
 
 def check_map_mask(config: DMRJRGConfig, valid_mask: torch.Tensor, map_mask: torch.Tensor) -> None:
     """``map_mask`` has the grid's shape and, on the host, equals the config's valid-cell mask (the one grid rule)."""
-    if map_mask.device.type == "cpu" and valid_mask.device.type != "cpu":
+    if _values_readable(map_mask) and valid_mask.device.type != "cpu":
         valid_mask = torch.from_numpy(valid_cell_mask(config.num_clips, config.map_scale_layers))
     same_shape = tuple(map_mask.shape) == tuple(valid_mask.shape)
-    if not same_shape or (map_mask.device.type == "cpu" and not torch.equal(map_mask.bool(), valid_mask)):
+    if not same_shape or (_values_readable(map_mask) and not torch.equal(map_mask.bool(), valid_mask)):
         raise InputError(
             f"map_mask: expected the {tuple(valid_mask.shape)} valid-cell mask of num_clips={config.num_clips}, "
             f"map_scale_layers={config.map_scale_layers}; got a different mask of shape {tuple(map_mask.shape)}"
+        )
+
+
+def check_sentence_index(sentence_index: torch.Tensor | None, sentence_mask: torch.Tensor) -> None:
+    """``sentence_index`` is a 1-D integer tensor; on the host it also equals the real positions of
+    ``sentence_mask`` (`real_sentence_index`)."""
+    if sentence_index is None:
+        return
+    if sentence_index.dim() != 1 or sentence_index.dtype != torch.int64:
+        raise InputError(
+            f"sentence_index: expected a (num_real,) int64 tensor, got {tuple(sentence_index.shape)} "
+            f"{sentence_index.dtype}"
+        )
+    if not (_values_readable(sentence_index) and _values_readable(sentence_mask)):
+        return
+    expected = sentence_mask.flatten().nonzero()[:, 0]
+    if not torch.equal(sentence_index, expected):
+        raise InputError(
+            f"sentence_index: expected the flat positions of the real sentences of sentence_mask "
+            f"({expected.tolist()[:8]}...), got {sentence_index.tolist()[:8]}..."
         )

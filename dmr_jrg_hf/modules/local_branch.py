@@ -13,7 +13,22 @@ from .losses import intra_video_contrast_loss, reconstruction_loss, reconstructi
 from .reconstructor import MaskedWordReconstructor
 from .temporal_adjacent_network import MomentScoreHead, TemporalAdjacentNetwork
 
-__all__ = ["top_candidate_cells", "LocalLosses", "LocalConsistencyBranch"]
+__all__ = ["real_sentence_index", "top_candidate_cells", "LocalLosses", "LocalConsistencyBranch"]
+
+
+def real_sentence_index(sentence_mask: torch.Tensor) -> torch.Tensor:
+    """Flat positions ``b * M + m`` of the real sentences, row-major.
+
+    This reads the mask's values (``nonzero``): on an accelerator it waits for the device, so a training loop should
+    compute it on the host with the batch (`DMRJRGCollator` does) and pass it to the model as ``sentence_index``.
+
+    Args:
+        sentence_mask (torch.BoolTensor of shape (batch, num_sentences)).
+
+    Returns:
+        torch.LongTensor of shape (num_real,).
+    """
+    return sentence_mask.flatten().nonzero()[:, 0]
 
 
 class LocalLosses(NamedTuple):
@@ -89,7 +104,11 @@ class LocalConsistencyBranch(nn.Module):
         self.reconstructor = MaskedWordReconstructor(config)
 
     def forward(
-        self, sentence_features: torch.Tensor, video_map: torch.Tensor, valid_mask: torch.Tensor
+        self,
+        sentence_features: torch.Tensor,
+        video_map: torch.Tensor,
+        valid_mask: torch.Tensor,
+        sentence_index: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Score every candidate moment for every sentence against the video at the same batch index.
 
@@ -97,16 +116,38 @@ class LocalConsistencyBranch(nn.Module):
             sentence_features (torch.FloatTensor of shape (batch, num_sentences, hidden_size)): ``h_m``.
             video_map (torch.FloatTensor of shape (batch, hidden_size, num_clips, num_clips)): ``F``.
             valid_mask (torch.BoolTensor of shape (num_clips, num_clips)).
+            sentence_index (torch.LongTensor of shape (num_real,), optional): flat positions ``b * M + m`` of the
+                real sentences (`real_sentence_index`). Given, only those sentences are fused and run through the
+                TAN (the padded ones are most of a batch of real paragraphs) and the outputs are zero at the padded
+                sentences, which every loss masks out; without it every (b, m) slot is computed.
 
         Returns:
             tuple: TAN output ``F-_m`` (torch.FloatTensor of shape (batch, num_sentences, hidden_size, num_clips,
             num_clips)) and score-map logits (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)).
         """
-        fused = self.fusion(sentence_features, video_map, valid_mask)  # (batch, M, hidden, K, K)
+        if sentence_index is None:
+            return self._score(sentence_features, video_map, valid_mask)
+        batch, num_sentences, hidden_size = sentence_features.shape
+        real = sentence_features.reshape(-1, hidden_size).index_select(0, sentence_index)  # (num_real, hidden)
+        fused, logits = self._score(real[:, None], video_map, valid_mask, sentence_index // num_sentences)
+        slots = batch * num_sentences
+        fused = fused.new_zeros(slots, *fused.shape[2:]).index_copy(0, sentence_index, fused[:, 0])
+        logits = logits.new_zeros(slots, *logits.shape[2:]).index_copy(0, sentence_index, logits[:, 0])
+        return fused.view(batch, num_sentences, *fused.shape[1:]), logits.view(batch, num_sentences, *logits.shape[1:])
+
+    def _score(
+        self,
+        sentence_features: torch.Tensor,
+        video_map: torch.Tensor,
+        valid_mask: torch.Tensor,
+        video_index: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fusion (Eq. 8), TAN and prediction layer over a (rows, sentences) layout: ``F-_m`` and the logits."""
+        fused = self.fusion(sentence_features, video_map, valid_mask, video_index)  # (rows, M, hidden, K, K)
         if self.temporal_adjacent_network is not None:
-            batch, num_sentences = fused.shape[:2]
-            flat = self.temporal_adjacent_network(fused.flatten(0, 1))  # (batch*M, hidden, K, K)
-            fused = flat.reshape(batch, num_sentences, *flat.shape[1:])  # (batch, M, hidden, K, K)
+            rows, num_sentences = fused.shape[:2]
+            flat = self.temporal_adjacent_network(fused.flatten(0, 1))  # (rows*M, hidden, K, K)
+            fused = flat.reshape(rows, num_sentences, *flat.shape[1:])  # (rows, M, hidden, K, K)
         return fused, self.score_head(fused)
 
     def loss(
@@ -118,7 +159,7 @@ class LocalConsistencyBranch(nn.Module):
         word_ids: torch.Tensor,
         word_mask: torch.Tensor,
         masked_positions: torch.Tensor,
-        sentence_mask: torch.Tensor,
+        sentence_index: torch.Tensor,
     ) -> LocalLosses:
         """``L_rec`` (Eq. 11) and ``L_rank`` (Eq. 12) over the real sentences and their top-Q proposals.
 
@@ -132,14 +173,19 @@ class LocalConsistencyBranch(nn.Module):
             clips (torch.FloatTensor of shape (batch, num_clips, hidden_size)): projected clip features ``f_k``.
             masked_word_states (torch.FloatTensor of shape (batch, num_sentences, num_words, hidden_size)).
             word_ids, word_mask, masked_positions (shape (batch, num_sentences, num_words)): processor outputs.
-            sentence_mask (torch.BoolTensor of shape (batch, num_sentences)).
+            sentence_index (torch.LongTensor of shape (num_real,)): `real_sentence_index` of the batch (gathers
+                with it read no device values, unlike boolean indexing).
 
         Returns:
             LocalLosses
         """
-        num_clips = clips.shape[1]
-        batch_index = sentence_mask.nonzero()[:, 0]  # (num_real,): padded sentences are dropped here
-        cells = top_cells[sentence_mask]  # (num_real, Q)
+        num_clips, num_sentences = clips.shape[1], top_cells.shape[1]
+
+        def real(tensor: torch.Tensor) -> torch.Tensor:  # (batch, M, ...) -> (num_real, ...)
+            return tensor.flatten(0, 1).index_select(0, sentence_index)
+
+        batch_index = sentence_index // num_sentences  # (num_real,): padded sentences are dropped here
+        cells = real(top_cells)  # (num_real, Q)
         num_real, num_candidates = cells.shape
         clip_index = torch.arange(num_clips, device=clips.device)
         starts, ends = (cells // num_clips)[..., None], (cells % num_clips)[..., None]
@@ -155,13 +201,13 @@ class LocalConsistencyBranch(nn.Module):
         per_pair = self._reconstruction_losses(
             clips[batch_index],
             span_masks,
-            masked_word_states[sentence_mask],
-            word_ids[sentence_mask],
-            word_mask[sentence_mask],
-            masked_positions[sentence_mask],
+            real(masked_word_states),
+            real(word_ids),
+            real(word_mask),
+            real(masked_positions),
         ).reshape(num_real, num_spans)
         proposal_losses = per_pair[:, :num_candidates]
-        proposal_scores = probs.flatten(-2)[sentence_mask].gather(1, cells)  # (num_real, Q)
+        proposal_scores = real(probs.flatten(-2)).gather(1, cells)  # (num_real, Q)
         rank_loss = reconstruction_rank_loss(proposal_scores, proposal_losses)
         contrast_loss = None
         if self.use_intra_video_contrast:
@@ -200,8 +246,6 @@ class LocalConsistencyBranch(nn.Module):
             word_mask.repeat_interleave(num_spans, 0),
         )
         token_mask = masked_positions.repeat_interleave(num_spans, 0)  # (pairs, J)
-        targets = word_ids.repeat_interleave(num_spans, 0)[token_mask]
-        owner = token_mask.nonzero()[:, 0]
-        return reconstruction_loss(
-            self.reconstructor.word_logits(states[token_mask]), targets, owner, pairs, self.label_smoothing
-        )
+        targets = word_ids.repeat_interleave(num_spans, 0)  # (pairs, J)
+        logits = self.reconstructor.word_logits(states)  # (pairs, J, vocab_size)
+        return reconstruction_loss(logits, targets, token_mask, self.label_smoothing)

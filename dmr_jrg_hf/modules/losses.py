@@ -90,11 +90,14 @@ def cross_modal_retrieval_loss(
 def reconstruction_loss(
     word_logits: torch.Tensor,
     targets: torch.Tensor,
-    token_owner: torch.Tensor,
-    num_owners: int,
+    token_mask: torch.Tensor,
     label_smoothing: float,
 ) -> torch.Tensor:
     """Masked-word reconstruction loss of each (sentence, proposal) pair; ``L_rec`` (Eq. 11) is their mean.
+
+    Every position is scored and the unmasked ones are weighted 0, so the shapes do not depend on the mask's values
+    (selecting the masked positions would read them: a device sync on an accelerator, and shapes that change from
+    batch to batch).
 
     Note:
         Eq. 11 sums the word log-likelihoods over the masked positions of a sentence; this averages them (as SCN's
@@ -102,21 +105,20 @@ def reconstruction_loss(
         terms of Eq. 23. The mean over the Q proposals and over the real sentences is as in Eq. 11.
 
     Args:
-        word_logits (torch.FloatTensor of shape (num_tokens, vocab_size)): predictions at every masked position of
+        word_logits (torch.FloatTensor of shape (num_pairs, num_words, vocab_size)): predictions at every position of
             every (sentence, proposal) pair.
-        targets (torch.LongTensor of shape (num_tokens,)): the original word ids there.
-        token_owner (torch.LongTensor of shape (num_tokens,)): flat index of each token's
-            (sentence, proposal) pair.
-        num_owners (int): number of (sentence, proposal) pairs.
+        targets (torch.LongTensor of shape (num_pairs, num_words)): the original word ids.
+        token_mask (torch.BoolTensor of shape (num_pairs, num_words)): the masked positions (the loss's tokens).
         label_smoothing (float): label smoothing of the negative log-likelihood.
 
     Returns:
-        torch.FloatTensor of shape (num_owners,): the mean token loss of each pair.
+        torch.FloatTensor of shape (num_pairs,): the mean token loss of each pair (0 for a pair without tokens).
     """
-    token_loss = F.cross_entropy(word_logits, targets, reduction="none", label_smoothing=label_smoothing)
-    total = token_loss.new_zeros(num_owners).index_add(0, token_owner, token_loss)
-    count = token_loss.new_zeros(num_owners).index_add(0, token_owner, torch.ones_like(token_loss))
-    return total / count.clamp(min=1)
+    token_loss = F.cross_entropy(
+        word_logits.flatten(0, 1), targets.flatten(), reduction="none", label_smoothing=label_smoothing
+    ).view_as(targets)  # (num_pairs, num_words)
+    weights = token_mask.to(token_loss.dtype)
+    return (token_loss * weights).sum(-1) / weights.sum(-1).clamp(min=1)
 
 
 def reconstruction_rewards(per_proposal_loss: torch.Tensor) -> torch.Tensor:

@@ -174,6 +174,8 @@ class DMRJRGTrainer:
         trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
         optimizer = torch.optim.Adam(trainable, lr=self.config.learning_rate)
         model, optimizer, loader = self.accelerator.prepare(self.model, optimizer, loader)
+        if self.args.torch_compile:
+            model = torch.compile(model)  # shares the parameters: saving and evaluation use self.model
         batches = (
             len(loader) if self.args.max_steps_per_epoch is None else min(len(loader), self.args.max_steps_per_epoch)
         )

@@ -39,6 +39,30 @@ def test_bench_retrieval_example(tmp_path, capsys):
     args = ["--preset", "tiny", "--corpus-sizes", "50", "--large-corpus", "0", "--num-queries", "2"]
     assert _example("bench_retrieval").main([*args, "--output", str(output)]) == 0
     report = json.loads(output.read_text())
-    assert [row["num_videos"] for row in report["retrieval"]["search"]] == [50]
+    assert [(row["num_videos"], row["backend"]) for row in report["retrieval"]["search"]] == [
+        (50, "exact"),
+        (50, "int8"),
+    ]
     assert report["retrieval"]["retrieve_and_ground"][0]["top_k"] == 1
     assert "retrieval (tiny model" in capsys.readouterr().out
+
+
+CHARADES = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "charades_sta"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (CHARADES / "charades_sta_train.txt").is_file(), reason="shared Charades-STA annotations absent"
+)
+@pytest.mark.parametrize("layout", [[], ["--full-layout"]], ids=["real sentences", "full layout"])
+def test_charades_epoch_example(monkeypatch, capsys, layout):
+    arguments = ["--annotations", str(CHARADES), "--steps", "1", "--hidden-size", "16", "--threads", "1", *layout]
+    monkeypatch.setattr("sys.argv", ["charades_epoch_benchmark.py", *arguments])
+    _example("charades_epoch_benchmark").main()
+    report = json.loads(capsys.readouterr().out)
+    assert report["epoch_steps"] == 334, "5,338 paragraphs in batches of 16"
+    assert report["layout"] == ("full" if layout else "real sentences")
+    assert 0 < report["sentences_per_batch"][0] < report["slots_per_batch"][0], "a padded batch of real paragraphs"
+    assert report["gflop_per_step"] > 0 and report["epoch_minutes"] == pytest.approx(
+        334 * report["seconds_per_step"] / 60
+    )

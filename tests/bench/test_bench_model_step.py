@@ -16,6 +16,7 @@ from dmr_jrg_hf.bench.model_step import (
     make_random_inputs,
     projected_training_seconds,
 )
+from dmr_jrg_hf.bench.operator_count import OperatorCounter
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 
 TESTER = DMRJRGModelTester()
@@ -32,6 +33,28 @@ def test_benchmark_model_step_reports_sizes_time_flops_and_memory():
     inputs = make_random_inputs(config, 2, 3, 6)
     assert (inputs["masked_positions"].sum(-1) == 2).all(), "floor(J/3) masked words per sentence"
     assert torch.equal(inputs["masked_word_ids"][inputs["masked_positions"]], torch.full((12,), config.mask_token_id))
+
+
+def test_operator_count_matches_a_separate_count_and_not_the_batch():
+    config = TESTER.get_config()
+    results = [benchmark_model_step(config, b, 3, 6, num_steps=1) for b in (2, 4)]
+    assert results[0]["operators_per_step"] == results[1]["operators_per_step"], "no Python loop over the batch"
+    assert 0 < results[0]["kernels_per_step"] < results[0]["operators_per_step"]
+    assert results[0]["top_operators"] and max(results[0]["top_operators"].values()) > 1
+    torch.manual_seed(0)
+    model = DMRJRGModel(config).train()
+    inputs = make_random_inputs(config, 2, 3, 6)
+    with OperatorCounter() as counter:
+        model(**inputs).loss.backward()
+    assert counter.total == results[0]["operators_per_step"], "the benchmark counts one forward + backward"
+
+
+def test_operator_counter_counts_forward_and_backward():
+    weight = torch.ones(4, 4, requires_grad=True)
+    with OperatorCounter() as counter:
+        (torch.ones(2, 4) @ weight).sum().backward()
+    assert counter.counts["aten.mm.default"] == 2, f"forward and weight-gradient products: {counter.counts}"
+    assert counter.counts["aten.sum.default"] == 1 and counter.total > counter.kernels - 1
 
 
 def test_flop_count_is_deterministic_and_grows_with_the_batch():

@@ -17,18 +17,26 @@ def test_benchmark_retrieval_reports_every_size():
     config = DMRJRGConfig.from_preset("tiny")
     assert [(row["num_videos"], row["backend"]) for row in report["search"]] == [
         (50, "exact"),
+        (50, "int8"),
         (200, "exact"),
+        (200, "int8"),
         (300, "exact"),
+        (300, "int8"),
         (300, "faiss"),
     ]
     for row in report["search"]:
         n = row["num_videos"]
         clips = config.num_clips * config.feature_dim if n < 300 else 0
         assert row["index_mb"] * 2**20 == n * (config.hidden_size + clips) * 4 + n * 8, f"{n}: arrays' bytes"
-        assert row["bytes_scanned"] == n * config.hidden_size * 4, f"{n}: one fp32 embedding per video"
-        assert row["bound_ms"] == pytest.approx(1000 * row["bytes_scanned"] / 1e9), f"{n}: bytes / bandwidth"
+        scanned = n * (config.hidden_size + 4) if row["backend"] == "int8" else n * config.hidden_size * 4
+        assert row["bytes_scanned"] == scanned, f"{n} {row['backend']}: bytes per video"
+        fp32_bytes = n * config.hidden_size * 4
+        assert row["bound_ms"] == pytest.approx(1000 * fp32_bytes / 1e9), f"{n}: fp32 bytes / bandwidth"
         assert row["bound_ratio"] == pytest.approx(row["median_ms"] / row["bound_ms"])
         assert 0 < row["median_ms"] <= row["p95_ms"]
+    for row in report["search"][1::2][:3]:
+        assert row["backend"] == "int8" and row["recall"] == 1.0, f"{row['num_videos']}: the exact top-k"
+        assert row["max_score_difference"] < 1e-5 and row["max_pool"] <= row["num_videos"]
     assert [row["num_videos"] for row in report["retrieve"]] == [50, 200]
     (ground,) = report["retrieve_and_ground"]
     assert ground["top_k"] == 2 and ground["num_videos"] == 50 and ground["median_ms"] > 0

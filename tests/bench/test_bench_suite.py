@@ -56,8 +56,11 @@ def test_report_schema(report):
     search = report["retrieval"]["search"]
     assert [(row["num_videos"], row["backend"]) for row in search] == [
         (64, "exact"),
+        (64, "int8"),
         (100_000, "exact"),
+        (100_000, "int8"),
         (128, "exact"),
+        (128, "int8"),
         (128, "faiss"),
     ]
     assert report["retrieval"]["bandwidth_bytes_per_s"] == report["limits"]["read_bandwidth_bytes_per_s"]
@@ -69,11 +72,15 @@ def test_targets_follow_the_measurements(report):
     assert names == [
         "evaluation: vprg time / plain forward",
         "exact search 100k videos: latency / bandwidth bound",
+        "int8 search 100k videos: latency / fp32 bandwidth bound",
+        "int8 search 100k videos: recall of the exact top-k",
         "data preparation: MB/s",
         "data preparation: peak RSS (MiB)",
     ], "no charades row in this run, so no model-step target"
     ratio = report["targets"][1]
     assert ratio["met"] == (ratio["value"] <= 1.5) and ratio["at_least"] is False
+    recall = report["targets"][3]
+    assert recall["value"] == 1.0 and recall["met"], "the int8 search returns the exact top-k"
 
 
 def test_check_targets_on_a_hand_made_report():

@@ -52,12 +52,14 @@ def test_rank_loss_prefers_the_best_reconstructing_proposal():
 
 
 def test_reconstruction_loss_averages_tokens_per_pair_then_pairs():
-    logits = torch.log(torch.tensor([[0.5, 0.5], [0.25, 0.75], [0.9, 0.1]]))
-    targets = torch.tensor([0, 1, 0])
-    owner = torch.tensor([0, 0, 1])
-    per_pair = reconstruction_loss(logits, targets, owner, num_owners=2, label_smoothing=0.0)
+    logits = torch.log(torch.tensor([[[0.5, 0.5], [0.25, 0.75]], [[0.9, 0.1], [0.01, 0.99]]]))  # (2 pairs, 2, 2)
+    targets = torch.tensor([[0, 1], [0, 0]])
+    token_mask = torch.tensor([[True, True], [True, False]])  # pair 1's second word is not a target
+    per_pair = reconstruction_loss(logits, targets, token_mask, label_smoothing=0.0)
     expected = torch.tensor([-(math.log(0.5) + math.log(0.75)) / 2, -math.log(0.9)])
     assert torch.allclose(per_pair, expected, atol=1e-6)
+    none = reconstruction_loss(logits, targets, torch.zeros_like(token_mask), label_smoothing=0.0)
+    assert torch.equal(none, torch.zeros(2)), "a pair without masked words counts 0"
 
 
 def test_intra_video_contrast_hand_computed():

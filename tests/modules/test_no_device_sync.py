@@ -1,6 +1,7 @@
-"""The training step's input checks, encoders, 2D map and VTC-LD forward call no data-dependent op (``nonzero``,
-``item``, ``pack_padded_sequence``, boolean indexing), which would synchronise an accelerator at every step: they run
-on the ``meta`` device, where any such op raises."""
+"""The training step calls no data-dependent op (``nonzero``, ``item``, ``pack_padded_sequence``, boolean indexing),
+which would synchronise an accelerator at every step: its parts and the whole step (forward with every loss, and
+backward) run on the ``meta`` device, where any such op raises. The positions of the real sentences come from the host
+(``sentence_index``, as `DMRJRGCollator` computes them)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from helpers import DMRJRGModelTester
 from dmr_jrg_hf.errors import InputError
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.modules.input_checks import check_clip_features, check_map_mask, check_word_inputs
+from dmr_jrg_hf.modules.local_branch import real_sentence_index
 
 TESTER = DMRJRGModelTester()
 
@@ -52,3 +54,16 @@ def test_encoders_map_and_local_branch_forward_backward_run_on_meta(tan_implemen
     assert logits.shape == (2, 3, config.num_clips, config.num_clips) and logits.device.type == "meta"
     (logits.sum() + feature_maps.sum() + states.sum()).backward()
     assert model.local_branch.temporal_adjacent_network.layers[0].weight.grad.device.type == "meta"
+
+
+@pytest.mark.parametrize("tan_implementation", ["valid_cells", "dense"])
+def test_the_whole_training_step_runs_on_meta(tan_implementation):
+    config, inputs = TESTER.prepare_config_and_inputs(tan_implementation=tan_implementation)
+    inputs["sentence_index"] = real_sentence_index(inputs["sentence_mask"])  # on the host, as the collator does
+    model = DMRJRGModel(config).to("meta").train()
+    output = model(**_meta(inputs))
+    output.loss.backward()
+    for name in ("loss", "local_loss", "reconstruction_loss", "global_loss", "temporal_loss", "retrieval_loss"):
+        assert output[name] is not None and output[name].device.type == "meta", f"{name} computed on meta"
+    missing = [name for name, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"parameters without a gradient: {missing}"

@@ -105,3 +105,14 @@ def test_auto_tan_implementation_follows_the_model_width():
     assert narrow.tan_implementation == wide.tan_implementation == "auto"
     assert TemporalAdjacentNetwork(narrow).implementation == "dense"
     assert TemporalAdjacentNetwork(wide).implementation == "valid_cells"
+    assert TemporalAdjacentNetwork(wide).implementation_on_accelerators == "dense", "launch-bound: few operators"
+    fixed = DMRJRGConfig.from_preset("tiny", tan_implementation="valid_cells")
+    assert TemporalAdjacentNetwork(fixed).implementation_on_accelerators == "valid_cells", "an explicit choice holds"
+
+
+def test_auto_tan_runs_dense_on_an_accelerator(monkeypatch):
+    tan = TemporalAdjacentNetwork(DMRJRGConfig.from_preset("tiny", hidden_size=VALID_CELLS_MIN_HIDDEN_SIZE)).to("meta")
+    called = []
+    monkeypatch.setattr(tan, "_dense_layer", lambda layer, hidden: called.append(layer) or hidden)
+    tan(torch.zeros(2, VALID_CELLS_MIN_HIDDEN_SIZE, 8, 8, device="meta"))
+    assert len(called) == len(tan.layers), "every layer through nn.Conv2d on a non-CPU device"
