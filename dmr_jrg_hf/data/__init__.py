@@ -1,5 +1,6 @@
-"""Benchmark data: the synthetic benchmark, the collator, builders of the real benchmarks (ActivityNet Captions,
-Charades-STA, TACoS), feature readers, the defect policy and preparation report, and the Hub-ready export."""
+"""Benchmark data: the synthetic benchmark, realistic simulated features for the real annotations, the collator,
+builders of the real benchmarks (ActivityNet Captions, Charades-STA, TACoS), feature readers, the defect policy and
+preparation report, and the Hub-ready export."""
 
 from .builders import (
     BENCHMARKS,
@@ -21,6 +22,7 @@ from .readers import (
     open_features,
     write_random_features,
 )
+from .realistic import RealisticFeatureConfig, generate_realistic_features
 from .schema import FEATURE_COLUMN, DefectPolicy, PreparationReport, paragraph_features
 from .synthetic import SyntheticBenchmark, SyntheticBenchmarkConfig, generate_synthetic_benchmark
 
@@ -37,10 +39,12 @@ __all__ = [
     "HDF5FeatureReader",
     "NpyFolderFeatureReader",
     "PreparationReport",
+    "RealisticFeatureConfig",
     "SyntheticBenchmark",
     "SyntheticBenchmarkConfig",
     "VideoFeatureReader",
     "attach_features",
+    "generate_realistic_features",
     "generate_synthetic_benchmark",
     "get_builder_class",
     "load_benchmark",
