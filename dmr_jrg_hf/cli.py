@@ -560,14 +560,15 @@ def _check_output(args: argparse.Namespace) -> None:
 
 def _set_threads(args: argparse.Namespace) -> None:
     """Apply ``--threads`` and log the count a long-running command uses."""
-    if args.command not in _THREADED_COMMANDS and getattr(args, "threads", None) is None:
+    threads = getattr(args, "threads", None)
+    if args.command not in _THREADED_COMMANDS and threads is None:
         return
     import torch
 
-    if getattr(args, "threads", None):
-        torch.set_num_threads(args.threads)
+    if threads:
+        torch.set_num_threads(threads)
     if args.command in _THREADED_COMMANDS:
-        chosen = "--threads" if getattr(args, "threads", None) else "torch's default; --threads sets it"
+        chosen = "--threads" if threads else "torch's default; --threads sets it"
         logger.info("torch uses %d thread(s) (%s)", torch.get_num_threads(), chosen)
 
 

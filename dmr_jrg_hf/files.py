@@ -20,7 +20,14 @@ from typing import Any
 
 from .errors import DataFormatError
 
-__all__ = ["read_text_file", "read_json_file", "check_safetensors_file", "atomic_folder", "staging_name"]
+__all__ = [
+    "read_text_file",
+    "read_json_file",
+    "check_safetensors_file",
+    "atomic_folder",
+    "replace_folder",
+    "staging_name",
+]
 
 
 def read_text_file(path: str | Path) -> str:
@@ -101,10 +108,16 @@ def atomic_folder(target: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    replace_folder(staging, target, staging_name(target, "old"))
+
+
+def replace_folder(source: Path, target: Path, retired: Path) -> None:
+    """Move the folder ``source`` to ``target``. An existing ``target`` is first renamed to ``retired`` and removed
+    only once ``source`` is in place, so a crash leaves a whole copy under ``target`` or ``retired``."""
     if target.exists():
-        retired = staging_name(target, "old")
+        shutil.rmtree(retired, ignore_errors=True)
         os.replace(target, retired)
-        os.replace(staging, target)
+        os.replace(source, target)
         shutil.rmtree(retired)
     else:
-        os.replace(staging, target)
+        os.replace(source, target)

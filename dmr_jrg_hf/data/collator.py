@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
+from ..modules.local_branch import real_sentence_index
 
 __all__ = ["DMRJRGCollator"]
 
@@ -60,9 +61,7 @@ class DMRJRGCollator:
             mask_seed=self._mask_seed(rows),
         )
         batch["video_group_ids"] = torch.tensor([video_ids.index(video_id) for video_id in video_ids])
-        batch["sentence_index"] = (
-            batch["sentence_mask"].flatten().nonzero()[:, 0]
-        )  # on the host: the step needs no sync
+        batch["sentence_index"] = real_sentence_index(batch["sentence_mask"])  # on the host: the step needs no sync
         if self.include_timestamps:
             batch["has_timestamps"] = torch.tensor([bool(row.get("has_timestamps", True)) for row in rows])
         return dict(batch)

@@ -39,6 +39,7 @@ from ..errors import ConfigError
 from ..feature_extraction_dmr_jrg import average_to_length
 from ..geometry import cells_to_seconds
 from ..metrics.baselines import max_sum_stretches
+from ..validation import check_positive_int
 from .builders import BENCHMARKS, make_builder
 from .readers import write_features
 
@@ -82,9 +83,7 @@ class RealisticFeatureConfig:
 
     def __post_init__(self) -> None:
         for name in ("feature_dim", "embedding_dim", "hidden_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"RealisticFeatureConfig.{name} must be a positive int, got {value!r}")
+            check_positive_int(getattr(self, name), f"RealisticFeatureConfig.{name}", ConfigError)
         for name in ("frames_per_second", "activity_weight"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"RealisticFeatureConfig.{name} must be > 0, got {getattr(self, name)!r}")

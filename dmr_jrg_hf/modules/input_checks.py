@@ -14,6 +14,7 @@ import torch
 from ..configuration_dmr_jrg import DMRJRGConfig
 from ..errors import InputError
 from ..geometry import valid_cell_mask
+from .local_branch import real_sentence_index
 
 __all__ = ["check_word_inputs", "check_clip_features", "check_map_mask", "check_sentence_index"]
 
@@ -90,7 +91,7 @@ def check_sentence_index(sentence_index: torch.Tensor | None, sentence_mask: tor
         )
     if not (_values_readable(sentence_index) and _values_readable(sentence_mask)):
         return
-    expected = sentence_mask.flatten().nonzero()[:, 0]
+    expected = real_sentence_index(sentence_mask)
     if not torch.equal(sentence_index, expected):
         raise InputError(
             f"sentence_index: expected the flat positions of the real sentences of sentence_mask "

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataFormatError
-from ..files import read_json_file
+from ..files import read_json_file, replace_folder
 
 __all__ = [
     "MANIFEST_FILE",
@@ -90,14 +90,7 @@ def finalize_checkpoint(staging: Path, folder: Path, state: dict[str, Any]) -> N
     sequence = 1 + max((checkpoint_sequence(path) or 0 for path in _checkpoints(folder.parent)), default=0)
     (staging / STATE_FILE).write_text(json.dumps(state, indent=2))
     _write_json(staging / MANIFEST_FILE, _manifest(staging, sequence))
-    if folder.exists():  # the old copy is renamed aside and removed only once the new one is in place
-        retired = folder.with_name(f".{folder.name}.old")
-        shutil.rmtree(retired, ignore_errors=True)
-        os.replace(folder, retired)
-        os.replace(staging, folder)
-        shutil.rmtree(retired)
-    else:
-        os.replace(staging, folder)
+    replace_folder(staging, folder, folder.with_name(f".{folder.name}.old"))
 
 
 def rewrite_checkpoint_state(folder: Path, state: dict[str, Any]) -> None:
@@ -108,7 +101,8 @@ def rewrite_checkpoint_state(folder: Path, state: dict[str, Any]) -> None:
 
 
 def verify_checkpoint(folder: Path) -> None:
-    """Check a checkpoint against its manifest: every file present, of the recorded size and hash.
+    """Check a checkpoint against its manifest (every file present, of the recorded size and hash) and its trainer
+    state (`read_checkpoint_state`).
 
     Raises:
         DataFormatError: naming the checkpoint and the file that is missing, truncated or altered.
@@ -133,6 +127,7 @@ def verify_checkpoint(folder: Path) -> None:
             )
         if _sha256(path) != expected["sha256"]:
             raise DataFormatError(f"checkpoint {folder}: {name} does not match its SHA-256 in the manifest")
+    read_checkpoint_state(folder)
 
 
 def read_checkpoint_state(folder: Path) -> dict[str, Any]:
@@ -161,7 +156,6 @@ def latest_valid_checkpoint(checkpoints_dir: Path) -> Path:
     for folder in reversed(found):
         try:
             verify_checkpoint(folder)
-            read_checkpoint_state(folder)
         except DataFormatError as error:
             logger.warning("resume 'latest': skipping %s: %s", folder.name, error)
             skipped.append(str(error))

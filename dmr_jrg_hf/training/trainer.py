@@ -249,7 +249,6 @@ class DMRJRGTrainer:
         if target == "latest":
             return latest_valid_checkpoint(self._checkpoints_dir)
         verify_checkpoint(Path(target))
-        read_checkpoint_state(Path(target))
         return Path(target)
 
     def _resume(self, folder: Path | None) -> dict[str, Any]:
