@@ -258,7 +258,7 @@ def _run_index(args: argparse.Namespace) -> int:
             model,
             processor,
             args.features,
-            backend=args.backend,
+            backend=args.backend or "exact",
             store_clip_features=not args.no_clip_features,
             show_progress=not args.quiet,
             **options,
@@ -503,7 +503,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--durations", help="JSON file {video_id: seconds} (default: frames / --feature-rate)")
     index.add_argument("--feature-rate", type=float, help="feature frames per second (default: the model's spec)")
     index.add_argument("--batch-size", type=_positive_int, default=64)
-    index.add_argument("--backend", default="exact", choices=["exact", "int8", "faiss"])
+    index.add_argument(
+        "--backend", choices=["exact", "int8", "faiss"], help="search backend (default: exact; with --add: the index's)"
+    )
     index.add_argument("--no-clip-features", action="store_true", help="retrieval only: do not keep clips")
     index.add_argument("--output-dir", required=True, help="index folder to write")
     index.add_argument("--overwrite", action="store_true", help="replace an index already in --output-dir")

@@ -143,6 +143,23 @@ def test_cli_index_refuses_a_used_folder_then_adds_and_overwrites(saved, test_fe
     assert VideoCorpusIndex.load(folder).video_ids == sorted(extra)
 
 
+def test_cli_index_add_keeps_the_saved_backend(saved, test_features, tmp_path, capsys):
+    folder, features = tmp_path / "index", tmp_path / "features"
+    features.mkdir()
+    for index, array in enumerate(list(test_features.values())[:3]):
+        np.save(features / f"video{index}.npy", array)
+    base = ["index", "--model", str(saved / "model"), "--features", str(features), "--output-dir", str(folder), "-q"]
+    assert main([*base, "--backend", "int8", "--feature-rate", "1"]) == 0
+    more = tmp_path / "more"
+    more.mkdir()
+    np.save(more / "video9.npy", list(test_features.values())[3])
+    added = ["index", "--model", str(saved / "model"), "--features", str(more), "--output-dir", str(folder)]
+    assert main([*added, "--add", "--feature-rate", "1", "-q"]) == 0
+    capsys.readouterr()
+    reloaded = VideoCorpusIndex.load(folder)
+    assert len(reloaded) == 4 and reloaded.backend == "int8", "--add without --backend keeps the index's backend"
+
+
 def test_cli_search_with_another_model_says_so(saved, model_and_processor, tmp_path, capsys):
     model, processor = model_and_processor
     torch.manual_seed(5)
