@@ -504,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--feature-rate", type=float, help="feature frames per second (default: the model's spec)")
     index.add_argument("--batch-size", type=_positive_int, default=64)
     index.add_argument(
-        "--backend", choices=["exact", "int8", "faiss"], help="search backend (default: exact; with --add: the index's)"
+        "--backend", choices=["exact", "int8", "faiss"], help="search backend (default exact; with --add, the index's)"
     )
     index.add_argument("--no-clip-features", action="store_true", help="retrieval only: do not keep clips")
     index.add_argument("--output-dir", required=True, help="index folder to write")
