@@ -61,7 +61,7 @@ def _emit(payload: dict, output: str | None) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .apps.demo import run_demo
 
     result = run_demo(args.output_dir, seed=args.seed, num_train_epochs=args.epochs, show_progress=not args.quiet)
     print(result.table)
@@ -109,11 +109,8 @@ def _limit(rows: list, count: int | None) -> list:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    import torch
-
     from .configuration_dmr_jrg import DMRJRGConfig
-    from .modeling_dmr_jrg import DMRJRGModel
-    from .processing_dmr_jrg import DMRJRGProcessor
+    from .model_builder import build_model_and_processor
     from .training import DMRJRGTrainer, TrainingArguments
     from .training.run_folder import check_output_dir
 
@@ -124,30 +121,20 @@ def _run_train(args: argparse.Namespace) -> int:
     train_rows = _limit(splits["train"], args.max_train_paragraphs)
     eval_rows = _limit(splits.get("validation") or splits.get("test") or [], args.max_eval_paragraphs) or None
     overrides = parse_overrides(args.set)
+    schedule = {"num_train_epochs": args.epochs, "train_batch_size": args.batch_size}
+    overrides.update({name: value for name, value in schedule.items() if value is not None})
     config = (
         DMRJRGConfig.from_json_file(args.config).with_overrides(**overrides)
         if args.config
         else DMRJRGConfig.from_preset(args.preset, ablation=args.ablation, objective=args.objective, **overrides)
     )
-    sample = features[train_rows[0]["video_id"]]
-    if sample.shape[1] != config.feature_dim:
-        logger.info("feature_dim set from the data: %d (config had %d)", sample.shape[1], config.feature_dim)
-        config = config.with_overrides(feature_dim=int(sample.shape[1]))
-    processor = DMRJRGProcessor.from_corpus(
-        [sentence for row in train_rows for sentence in row["sentences"]],
-        config=config,
-        word_vectors=args.word_vectors,
-        seed=args.seed,
+    model, processor = build_model_and_processor(
+        config, train_rows, features=features, word_vectors=args.word_vectors, seed=args.seed
     )
-    torch.manual_seed(args.seed)  # the initial weights, so that the same --seed gives the same run
-    model = DMRJRGModel(config)
-    model.set_word_vectors(processor.word_vectors)
     training_args = TrainingArguments(
         output_dir=args.output_dir,
         overwrite_output_dir=args.overwrite,
         seed=args.seed,
-        num_train_epochs=args.epochs,
-        train_batch_size=args.batch_size,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         mixed_precision=args.mixed_precision,
         gradient_checkpointing=args.gradient_checkpointing,
@@ -285,32 +272,30 @@ def _format_search_table(paragraphs: list[str], results: list[list]) -> str:
     return "\n".join(lines)
 
 
-def _save_search_plots(model, processor, index, results: list[list], args: argparse.Namespace) -> None:
+def _save_search_plots(predictor, results: list[list], args: argparse.Namespace) -> None:
     """Retrieval, timeline and score-map figures of each paragraph's query in ``args.plot``; paths go to stderr."""
-    from .inference import save_query_plots
-
     for number, rows in enumerate(results, start=1):
         prefix = f"paragraph{number}_" if len(results) > 1 else ""
-        paths = save_query_plots(model, processor, index, rows, args.plot, file_format=args.plot_format, prefix=prefix)
+        paths = predictor.save_query_plots(rows, args.plot, file_format=args.plot_format, prefix=prefix)
         for path in paths.values():
             print(f"wrote {path}", file=sys.stderr)
 
 
 def _run_search(args: argparse.Namespace) -> int:
-    from .inference import VideoCorpusIndex, retrieve, retrieve_and_ground, split_sentences
-    from .loading import load_pretrained
+    from .inference import DMRJRGPredictor, split_sentences
 
     if args.plot and args.no_ground:
         raise ConfigError("--plot draws the grounding of the best video: it cannot be combined with --no-ground")
-    model, processor = load_pretrained(args.model)
-    index = VideoCorpusIndex.load(args.index, backend=args.backend, allow_model_mismatch=args.allow_model_mismatch)
+    predictor = DMRJRGPredictor.from_pretrained(
+        args.model, args.index, backend=args.backend, allow_model_mismatch=args.allow_model_mismatch
+    )
     batch = [split_sentences(paragraph) for paragraph in args.paragraphs]
     if args.no_ground:
-        results = retrieve(model, processor, batch, index, args.top_k)
+        results = predictor.retrieve(batch, args.top_k)
     else:
-        results = retrieve_and_ground(model, processor, batch, index, args.top_k, args.moments_per_sentence)
+        results = predictor.retrieve_and_ground(batch, args.top_k, args.moments_per_sentence)
     if args.plot:
-        _save_search_plots(model, processor, index, results, args)
+        _save_search_plots(predictor, results, args)
     if args.json or args.output:
         payload = [
             {"paragraph": p, "results": [r.to_dict() for r in rows]}
@@ -323,7 +308,7 @@ def _run_search(args: argparse.Namespace) -> int:
 
 
 def _run_app(args: argparse.Namespace) -> int:
-    from . import app
+    from .apps import app
 
     app.launch(
         model_dir=args.model,
@@ -401,7 +386,7 @@ def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ablation-batch-size", type=int, default=defaults.ablation_batch_size)
     parser.add_argument("--no-ablations", action="store_true", help="skip the Table IV rows")
     parser.add_argument("--eval-paragraphs", type=int, default=defaults.eval_paragraphs, help="synthetic test size")
-    parser.add_argument("--eval-model", default=defaults.eval_model, help="demo or a preset (random weights)")
+    parser.add_argument("--eval-model", default=defaults.eval_model, help="preset, random weights")
     parser.add_argument("--eval-batch-size", type=int, default=defaults.eval_batch_size)
     parser.add_argument("--retrieval-preset", default=defaults.retrieval_preset)
     parser.add_argument("--corpus-sizes", type=int, nargs="+", default=list(defaults.corpus_sizes))
@@ -463,8 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--overwrite", action="store_true", help="start a new run in an --output-dir that holds another run"
     )
-    train.add_argument("--epochs", type=_positive_int)
-    train.add_argument("--batch-size", type=_positive_int)
+    train.add_argument("--epochs", type=_positive_int, help="sets the config's num_train_epochs")
+    train.add_argument("--batch-size", type=_positive_int, help="sets the config's train_batch_size (per process)")
     train.add_argument("--gradient-accumulation-steps", type=_positive_int, default=1)
     train.add_argument("--mixed-precision", default="no", choices=["no", "bf16", "fp16"])
     train.add_argument(

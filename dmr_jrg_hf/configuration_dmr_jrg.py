@@ -11,6 +11,7 @@ from transformers import PretrainedConfig
 from .errors import ConfigError, DataFormatError
 from .files import read_json_file
 from .geometry import valid_cell_mask
+from .tokenization_dmr_jrg import VECTOR_POSTPROCESSING
 
 __all__ = [
     "DMRJRGConfig",
@@ -73,6 +74,29 @@ PRESETS: dict[str, dict[str, Any]] = {
         "num_train_epochs": 2,
         "dropout": 0.0,
     },
+    # The model `dmr-jrg demo` trains on the embedded synthetic benchmark (64-d features) in a few CPU minutes.
+    "synthetic": {
+        "feature_dim": 64,
+        "hidden_size": 64,
+        "word_embedding_dim": 32,
+        "vocab_size": 40,
+        "num_clips": 16,
+        "map_scale_layers": [16],
+        "num_encoder_layers": 1,
+        "num_attention_heads": 4,
+        "intermediate_size": 128,
+        "num_reconstructor_layers": 1,
+        "tan_kernel_size": 5,
+        "tan_padding": 2,
+        "dropout": 0.0,
+        "learning_rate": 1e-3,
+        "lr_decay_epochs": 7,
+        "num_train_epochs": 15,
+        "train_batch_size": 16,
+        # the embedded Word2Vec gives the words of a templated corpus almost the same vector (every verb in the
+        # same contexts); whitening keeps them apart for the frozen input of the Bi-LSTM
+        "word_vector_postprocessing": "whiten",
+    },
 }
 
 # Training objectives, as deltas over the defaults per supervision mode. "paper" is Eq. 23 term for term (the
@@ -90,7 +114,13 @@ OBJECTIVES: dict[str, dict[str, dict[str, Any]]] = {
         "semi": {**_GROUNDING_WEAK, "temporal_loss_weight": 1.0, "temporal_sync_directions": "none"},
     },
 }
-_PRESET_OBJECTIVES = {"activitynet": "grounding", "charades": "grounding", "tacos": "grounding", "tiny": "paper"}
+_PRESET_OBJECTIVES = {
+    "activitynet": "grounding",
+    "charades": "grounding",
+    "tacos": "grounding",
+    "tiny": "paper",
+    "synthetic": "grounding",
+}
 
 # Rows of the paper's Table IV (ablation on ActivityNet Captions) as switch settings. "base" is SCN-style proposal
 # scoring over paragraphs: the fused map goes to the score head without the Temporal Adjacent Network, trained with the
@@ -243,6 +273,9 @@ class DMRJRGConfig(PretrainedConfig):
             Eq. 18-22 are written; the default trains them (see `BidirectionalTemporalSync`).
         supervision (str, default "weak"): "weak" (paragraph-video pairs only), "full" (2D-TAN BCE on timestamps) or
             "semi" (a fraction of paragraphs with timestamps).
+        word_vector_postprocessing (str, default "none"): not in the paper; how the processor post-processes the
+            frozen word vectors it builds (`tokenization_dmr_jrg.VECTOR_POSTPROCESSING`): "none" (the paper),
+            "center" or "whiten".
         semi_supervised_fraction (float, default 0.1): share of training paragraphs whose timestamps "semi" uses.
         learning_rate (float, default 1e-4), lr_decay_factor (float, default 0.8), lr_decay_epochs (int, default 20),
         num_train_epochs (int, default 100), max_grad_norm (float, default 10.0), train_batch_size (int, default 16),
@@ -314,6 +347,7 @@ class DMRJRGConfig(PretrainedConfig):
     use_score_distillation: bool = True
     use_paper_literal_temporal_sync: bool = False
     supervision: str = "weak"
+    word_vector_postprocessing: str = "none"
     semi_supervised_fraction: float = 0.1
     learning_rate: float = 1e-4
     lr_decay_factor: float = 0.8
@@ -410,6 +444,11 @@ class DMRJRGConfig(PretrainedConfig):
             raise ConfigError(f"objective must be one of {tuple(OBJECTIVES)}, got {self.objective!r}")
         if self.supervision not in SUPERVISION_MODES:
             raise ConfigError(f"supervision must be one of {SUPERVISION_MODES}, got {self.supervision!r}")
+        if self.word_vector_postprocessing not in VECTOR_POSTPROCESSING:
+            raise ConfigError(
+                f"word_vector_postprocessing must be one of {VECTOR_POSTPROCESSING}, "
+                f"got {self.word_vector_postprocessing!r}"
+            )
         if not 0.0 <= self.min_iou < self.max_iou <= 1.0:
             raise ConfigError(f"need 0 <= min_iou < max_iou <= 1, got min_iou={self.min_iou}, max_iou={self.max_iou}")
         if not 0.0 <= self.proposal_suppression_iou <= 1.0:
@@ -445,11 +484,12 @@ class DMRJRGConfig(PretrainedConfig):
         apply overrides (in that order: a later step wins).
 
         Args:
-            name (str): one of ``activitynet``, ``charades``, ``tacos``, ``tiny``.
+            name (str): one of ``activitynet``, ``charades``, ``tacos``, ``tiny`` (tests) or ``synthetic`` (the demo's
+                model for the embedded synthetic benchmark).
             ablation (str, optional): a key of `ABLATION_PRESETS`, e.g. ``"base+vpcmr"``.
             objective (str, optional): a key of `OBJECTIVES`: ``"paper"`` (Eq. 23 exactly) or ``"grounding"``; default
-                ``"grounding"`` for the three benchmarks and ``"paper"`` for ``tiny``. Its weights depend on the
-                ``supervision`` override (default ``"weak"``).
+                ``"grounding"`` for the three benchmarks and ``synthetic``, ``"paper"`` for ``tiny``. Its weights
+                depend on the ``supervision`` override (default ``"weak"``).
             **overrides: any config field.
 
         Raises:

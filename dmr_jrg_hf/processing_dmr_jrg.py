@@ -91,22 +91,25 @@ class DMRJRGProcessor(ProcessorMixin):
         word_vectors=None,
         video_feature_spec: dict[str, Any] | None = None,
         seed: int = 0,
-        word_vector_postprocessing: str = "none",
     ) -> DMRJRGProcessor:
         """Build the vocabulary of the training sentences and take K, the map scheme and D from ``config``.
 
+        The vocabulary's size is the model's ``vocab_size``: `build_model_and_processor` sets it in the config before
+        it builds the model (``config`` itself is left unchanged here).
+
         Args:
             sentences (Iterable[str]): training sentences.
-            config (DMRJRGConfig): its ``vocab_size`` is set here to the vocabulary's size (the one place the data
-                decides it).
-            word_vectors: ``None`` (gensim Word2Vec on ``sentences``), a word2vec-format file or a ``KeyedVectors``.
-            word_vector_postprocessing (str): "none" (the paper), "center" or "whiten" (see
-                `tokenization_dmr_jrg.postprocess_vectors`); the saved vectors are the post-processed ones.
+            config (DMRJRGConfig): K, the map scheme, D, the mask ratio and ``word_vector_postprocessing``.
+            word_vectors: ``None`` (gensim Word2Vec on ``sentences``), a word2vec-format file or a ``KeyedVectors``;
+                the saved vectors are the post-processed ones.
         """
         vocabulary = WordVocabulary.from_corpus(
-            sentences, config.word_embedding_dim, word_vectors, seed=seed, postprocessing=word_vector_postprocessing
+            sentences,
+            config.word_embedding_dim,
+            word_vectors,
+            seed=seed,
+            postprocessing=config.word_vector_postprocessing,
         )
-        config.vocab_size = len(vocabulary)
         return cls(
             vocabulary,
             num_clips=config.num_clips,

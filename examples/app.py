@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dmr_jrg_hf.app import DEFAULT_HOST, DEFAULT_PORT, launch
+from dmr_jrg_hf.apps.app import DEFAULT_HOST, DEFAULT_PORT, launch
 
 HERE = Path(__file__).resolve().parent
 

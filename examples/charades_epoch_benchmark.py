@@ -23,11 +23,9 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from dmr_jrg_hf import DMRJRGConfig
+from dmr_jrg_hf import DMRJRGConfig, build_model_and_processor
 from dmr_jrg_hf.bench.hardware import matmul_flops
 from dmr_jrg_hf.data.charades import read_charades_split
-from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
-from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
 
 def _batches(paragraphs, processor, config, num_batches: int, batch_size: int, seed: int) -> list[dict]:
@@ -58,10 +56,8 @@ def main() -> None:
     logging.disable(logging.INFO)
     paragraphs = [list(row.sentences) for row in read_charades_split(args.annotations, "train")]
     config = DMRJRGConfig.from_preset("charades", hidden_size=args.hidden_size)
-    processor = DMRJRGProcessor.from_corpus([s for p in paragraphs for s in p], config=config, seed=args.seed)
-    torch.manual_seed(args.seed)
-    model = DMRJRGModel(config).train()
-    model.set_word_vectors(processor.word_vectors)
+    model, processor = build_model_and_processor(config, [{"sentences": p} for p in paragraphs], seed=args.seed)
+    config = model.config
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     batches = _batches(paragraphs, processor, config, args.steps + 1, args.batch_size, args.seed)
     if args.full_layout:

@@ -8,8 +8,8 @@ import torch
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.geometry import valid_cell_mask
+from dmr_jrg_hf.model_builder import build_model_and_processor
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
-from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
 __all__ = [
     "DMRJRGModelTester",
@@ -118,15 +118,13 @@ def folder_snapshot(folder) -> dict[str, str]:
 
 
 def training_arguments(output_dir, **overrides):
-    """`TrainingArguments` of the trainer tests: 1 epoch, batch 4, seed 7, a checkpoint per epoch, no validation,
-    progress or TensorBoard."""
+    """`TrainingArguments` of the trainer tests: seed 7, a checkpoint per epoch, no validation, progress or
+    TensorBoard (epochs and batch size are the model config's: 1 and 4 with `make_tiny_model`)."""
     from dmr_jrg_hf.training import TrainingArguments
 
     values = {
         "output_dir": str(output_dir),
         "seed": 7,
-        "num_train_epochs": 1,
-        "train_batch_size": 4,
         "eval_every_epochs": 0,
         "save_every_epochs": 1,
         "show_progress": False,
@@ -150,23 +148,15 @@ def assert_same_weights(first: dict, second: dict, case: str) -> None:
 
 
 def make_tiny_model(benchmark, seed: int = 0, **overrides):
-    """A seeded (model, processor) pair of the tiny preset for ``benchmark`` (vocabulary from its training split)."""
-    config = DMRJRGConfig.from_preset("tiny", **overrides)
-    sentences = [s for row in benchmark.paragraphs["train"] for s in row["sentences"]]
-    processor = DMRJRGProcessor.from_corpus(sentences, config=config, seed=0)
-    torch.manual_seed(seed)
-    model = DMRJRGModel(config)
-    model.set_word_vectors(processor.word_vectors)
-    return model, processor
+    """A seeded (model, processor) pair of the tiny preset for ``benchmark`` (vocabulary from its training split),
+    trained for 1 epoch unless ``overrides`` say otherwise."""
+    config = DMRJRGConfig.from_preset("tiny", **{"num_train_epochs": 1, **overrides})
+    return build_model_and_processor(config, benchmark.paragraphs["train"], seed=seed)
 
 
 def save_tiny_model(folder):
     """Save an untrained tiny-preset model and its processor (a two-sentence vocabulary) to ``folder``; returns it."""
-    config = DMRJRGConfig.from_preset("tiny")
-    processor = DMRJRGProcessor.from_corpus(["a man opens the door", "he walks out"], config=config, seed=0)
-    torch.manual_seed(0)
-    model = DMRJRGModel(config)
-    model.set_word_vectors(processor.word_vectors)
+    model, processor = build_model_and_processor("tiny", [{"sentences": ["a man opens the door", "he walks out"]}])
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder

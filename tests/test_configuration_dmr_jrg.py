@@ -139,4 +139,14 @@ def test_save_and_load_round_trip(tmp_path):
     loaded = DMRJRGConfig.from_pretrained(tmp_path)
     for key in ("num_clips", "map_scale_layers", "candidate_fusion_weights", "temporal_sync_directions"):
         assert getattr(loaded, key) == getattr(config, key), key
-    assert set(PRESETS) == {"activitynet", "charades", "tacos", "tiny"}
+    assert set(PRESETS) == {"activitynet", "charades", "tacos", "tiny", "synthetic"}
+
+
+def test_the_synthetic_preset_is_the_demo_model_with_the_grounding_objective():
+    config = DMRJRGConfig.from_preset("synthetic")
+    assert (config.feature_dim, config.hidden_size, config.num_clips, config.num_train_epochs) == (64, 64, 16, 15)
+    assert config.objective == "grounding" and config.clip_alignment_weight == 1.0
+    assert config.word_vector_postprocessing == "whiten"
+    assert DMRJRGConfig.from_preset("tiny").word_vector_postprocessing == "none", "the paper's frozen vectors"
+    with pytest.raises(ConfigError, match="word_vector_postprocessing must be one of"):
+        DMRJRGConfig(word_vector_postprocessing="pca")

@@ -7,7 +7,8 @@ import sys
 import pytest
 import torch
 
-from dmr_jrg_hf.demo import _moment_lines, _save_plots, run_demo
+from dmr_jrg_hf.apps.demo import _moment_lines, _save_plots, run_demo
+from dmr_jrg_hf.inference import DMRJRGPredictor
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 from dmr_jrg_hf.results import Moment, ParagraphResult, RetrievalHit, SentenceGrounding
@@ -61,8 +62,8 @@ def test_the_same_seed_gives_the_same_demo(tmp_path):
 def test_demo_skips_the_plots_with_a_warning_without_matplotlib(monkeypatch, tmp_path, caplog):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
     monkeypatch.delitem(sys.modules, "dmr_jrg_hf.inference.plots", raising=False)
-    with caplog.at_level(logging.WARNING, logger="dmr_jrg_hf.demo"):
-        assert _save_plots(None, None, None, [], {}, tmp_path) == {}
+    with caplog.at_level(logging.WARNING, logger="dmr_jrg_hf.apps.demo"):
+        assert _save_plots(DMRJRGPredictor(None, None), [], {}, tmp_path) == {}
     assert "query plots skipped" in caplog.text and "viz" in caplog.text
     assert not any(tmp_path.iterdir()), "nothing written"
 

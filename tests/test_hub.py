@@ -27,6 +27,7 @@ from dmr_jrg_hf.hub import (
     remote_code_sources,
     save_for_hub,
 )
+from dmr_jrg_hf.model_builder import build_model_and_processor
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
@@ -66,14 +67,10 @@ print(type(model).__module__, type(config).__name__, type(processor).__module__)
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """A tiny model folder written by save_for_hub, its inputs and its reference outputs."""
-    torch.manual_seed(0)
-    config = DMRJRGConfig.from_preset("tiny")
     spec = {"name": "i3d", "rate_per_second": 1.0}
-    processor = DMRJRGProcessor.from_corpus(
-        SENTENCES + ["the man sits on the chair"], config=config, video_feature_spec=spec
-    )
-    model = DMRJRGModel(config).eval()
-    model.set_word_vectors(processor.word_vectors)
+    rows = [{"sentences": SENTENCES + ["the man sits on the chair"]}]
+    model, processor = build_model_and_processor("tiny", rows, video_feature_spec=spec)
+    model.eval()
     folder = save_for_hub(
         model, processor, tmp_path_factory.mktemp("model") / "dmr-jrg-tiny", evaluation={"retrieval": {"R@1": 12.5}}
     )

@@ -44,7 +44,7 @@ def test_vectors_from_word2vec_file(tmp_path, binary):
     for word, vector in expected.items():
         np.testing.assert_allclose(processor.word_vectors[processor.vocabulary.index[word]], vector, err_msg=word)
     assert processor.vocabulary.num_words_without_vector == len(processor.vocabulary) - 3 - 4
-    assert config.vocab_size == len(processor.vocabulary)
+    assert config.vocab_size == 40, "from_corpus leaves the config alone (build_model_and_processor sets vocab_size)"
 
 
 def test_glove_file_without_header(tmp_path):
@@ -98,8 +98,8 @@ def test_postprocessing_center_and_whiten():
 
 
 def test_processor_saves_postprocessed_vectors(tmp_path):
-    config = DMRJRGConfig.from_preset("tiny", word_embedding_dim=6)
-    processor = DMRJRGProcessor.from_corpus(CORPUS * 3, config=config, word_vector_postprocessing="whiten")
+    config = DMRJRGConfig.from_preset("tiny", word_embedding_dim=6, word_vector_postprocessing="whiten")
+    processor = DMRJRGProcessor.from_corpus(CORPUS * 3, config=config)
     processor.save_pretrained(tmp_path)
     np.testing.assert_array_equal(DMRJRGProcessor.from_pretrained(tmp_path).word_vectors, processor.word_vectors)
     assert not processor.word_vectors[processor.vocabulary.pad_id].any()

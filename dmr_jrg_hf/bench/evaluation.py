@@ -26,16 +26,12 @@ __all__ = ["EVAL_MODELS", "benchmark_evaluation", "plain_forward_seconds"]
 
 logger = logging.getLogger(__name__)
 
-EVAL_MODELS = ("demo", "tiny", "charades", "tacos", "activitynet")
+EVAL_MODELS = ("synthetic", "tiny", "charades", "tacos", "activitynet")
 
 
 def _model_config(model_name: str, feature_dim: int) -> DMRJRGConfig:
     if model_name not in EVAL_MODELS:
         raise ValueError(f"eval model must be one of {EVAL_MODELS}, got {model_name!r}")
-    if model_name == "demo":
-        from ..demo import DEMO_CONFIG_OVERRIDES
-
-        return DMRJRGConfig.from_preset("tiny", **{**DEMO_CONFIG_OVERRIDES, "feature_dim": feature_dim})
     return DMRJRGConfig.from_preset(model_name, feature_dim=feature_dim)
 
 
@@ -63,7 +59,7 @@ def plain_forward_seconds(
 
 def benchmark_evaluation(
     num_paragraphs: int = 200,
-    model_name: str = "demo",
+    model_name: str = "synthetic",
     protocols: Sequence[str] = PROTOCOLS,
     batch_size: int = 64,
     feature_dim: int = 64,
@@ -74,7 +70,7 @@ def benchmark_evaluation(
 
     Args:
         num_paragraphs (int): size of the synthetic test split (one paragraph per video).
-        model_name (str): ``"demo"`` (the model `dmr-jrg demo` trains) or a preset name, randomly initialised.
+        model_name (str): a preset name (``"synthetic"``: the model `dmr-jrg demo` trains), randomly initialised.
         protocols (Sequence[str]): protocols timed, each in its own `evaluate_model` call.
         batch_size (int): paragraphs or videos per forward (as `evaluate_model`).
         feature_dim (int): D of the generated features.
@@ -91,8 +87,7 @@ def benchmark_evaluation(
         True
     """
     from ..data.synthetic import generate_synthetic_benchmark
-    from ..modeling_dmr_jrg import DMRJRGModel
-    from ..processing_dmr_jrg import DMRJRGProcessor
+    from ..model_builder import build_model_and_processor
     from ..training import evaluate_model
 
     unknown = sorted(set(protocols) - set(PROTOCOLS))
@@ -103,12 +98,8 @@ def benchmark_evaluation(
         num_train_videos=1, num_validation_videos=1, num_test_videos=num_paragraphs, feature_dim=feature_dim, seed=seed
     )
     rows, features = benchmark.paragraphs["test"], benchmark.features
-    processor = DMRJRGProcessor.from_corpus(
-        [sentence for row in rows for sentence in row["sentences"]], config=config, seed=seed
-    )
-    torch.manual_seed(seed)
-    model = DMRJRGModel(config).to(device).eval()
-    model.set_word_vectors(processor.word_vectors)
+    model, processor = build_model_and_processor(config, rows, seed=seed)
+    model = model.to(device).eval()
     plain_forward_seconds(model, processor, rows[:batch_size], features, batch_size)  # warm-up
     forward = plain_forward_seconds(model, processor, rows, features, batch_size)
     logger.info("plain forward over %d paragraphs: %.2f s", len(rows), forward)

@@ -159,17 +159,14 @@ def benchmark_retrieval(
         (100, 6400)
     """
     from ..inference.search import retrieve, retrieve_and_ground
-    from ..modeling_dmr_jrg import DMRJRGModel
-    from ..processing_dmr_jrg import DMRJRGProcessor
+    from ..model_builder import build_model_and_processor
     from .hardware import read_bandwidth_by_kernel
 
     bandwidth = bandwidth or max(read_bandwidth_by_kernel(2**30, torch.device("cpu")).values())
     config = DMRJRGConfig.from_preset(preset)
     rng = np.random.default_rng(seed)
-    processor = DMRJRGProcessor.from_corpus(_paragraph(rng, 50), config=config, seed=seed)
-    torch.manual_seed(seed)
-    model = DMRJRGModel(config).eval()
-    model.set_word_vectors(processor.word_vectors)
+    model, processor = build_model_and_processor(config, [{"sentences": _paragraph(rng, 50)}], seed=seed)
+    model.eval()
     queries = _unit_queries(num_queries, config.hidden_size, seed)
     paragraphs = [_paragraph(rng, num_sentences) for _ in range(num_queries)]
     report: dict[str, Any] = {

@@ -30,7 +30,8 @@ class BenchSettings:
         ablation_preset (str, optional): preset of the Table IV rows; None skips them.
         ablations (tuple[str, ...], optional): which rows of `ABLATION_PRESETS` (default: all of them).
         ablation_batch_size (int): B of the Table IV rows.
-        eval_paragraphs (int): synthetic test paragraphs; eval_model (str): ``"demo"`` or a preset;
+        eval_paragraphs (int): synthetic test paragraphs.
+        eval_model (str): a preset, randomly initialised (``"synthetic"``: the demo's model).
         eval_batch_size (int): batch of the evaluation and of the plain forward.
         retrieval_preset (str): model of the retrieval section (d sets the bytes per video).
         corpus_sizes (tuple[int, ...]): exact-search corpora; faiss_size (int, optional): FAISS corpus, 0 skips.
@@ -56,7 +57,7 @@ class BenchSettings:
     ablations: tuple[str, ...] | None = None
     ablation_batch_size: int = 2
     eval_paragraphs: int = 200
-    eval_model: str = "demo"
+    eval_model: str = "synthetic"
     eval_batch_size: int = 64
     retrieval_preset: str = "activitynet"
     corpus_sizes: tuple[int, ...] = (10_000, 100_000)

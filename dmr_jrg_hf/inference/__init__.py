@@ -1,15 +1,19 @@
 """Inference on a video corpus: the corpus index, retrieve / ground / retrieve_and_ground (paper §III) and plots.
 
+`DMRJRGPredictor` holds a model, its processor and an index and answers the same queries as methods.
+
 The plotting functions of `dmr_jrg_hf.inference.plots` (``plot_timeline``, ``plot_score_maps``, ``plot_retrieval``,
 ``save_figure``, ``moments_to_cells``, ``save_query_plots``) are importable from here too; they load matplotlib (the
 ``viz`` extra) on first use only, so importing the package does not.
 """
 
 from .index import BACKENDS, VideoCorpusIndex, check_feature_spec, resolve_feature_source
+from .predictor import DMRJRGPredictor
 from .search import encode_paragraphs, ground, retrieve, retrieve_and_ground, sentence_score_maps, split_sentences
 
 __all__ = [
     "BACKENDS",
+    "DMRJRGPredictor",
     "VideoCorpusIndex",
     "check_feature_spec",
     "encode_paragraphs",

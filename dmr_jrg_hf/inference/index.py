@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -23,6 +23,10 @@ from ..validation import check_positive_int, check_positive_seconds
 from .fingerprint import model_fingerprint
 from .index_files import read_index_folder, write_index_folder
 from .quantized_search import Int8EmbeddingScan
+
+if TYPE_CHECKING:
+    from ..modeling_dmr_jrg import DMRJRGModel
+    from ..processing_dmr_jrg import DMRJRGProcessor
 
 __all__ = ["BACKENDS", "VideoCorpusIndex", "check_feature_spec", "resolve_feature_source"]
 
@@ -189,8 +193,8 @@ class VideoCorpusIndex:
     @classmethod
     def build(
         cls,
-        model,
-        processor,
+        model: DMRJRGModel,
+        processor: DMRJRGProcessor,
         features,
         durations: Mapping[str, float] | None = None,
         feature_rate: float | None = None,
@@ -232,8 +236,8 @@ class VideoCorpusIndex:
 
     def add(
         self,
-        model,
-        processor,
+        model: DMRJRGModel,
+        processor: DMRJRGProcessor,
         features,
         durations: Mapping[str, float] | None = None,
         feature_rate: float | None = None,
@@ -268,7 +272,9 @@ class VideoCorpusIndex:
             self._append(video_ids, *(np.concatenate(parts) for parts in zip(*encoded, strict=True)))
         return video_ids
 
-    def _encode_batch(self, model, processor, source, video_ids, known_durations, rate, feature_rate):
+    def _encode_batch(
+        self, model: DMRJRGModel, processor: DMRJRGProcessor, source, video_ids, known_durations, rate, feature_rate
+    ):
         arrays = [np.asarray(source[video_id]) for video_id in video_ids]
         for video_id, array in zip(video_ids, arrays, strict=True):
             check_feature_spec(processor, array.shape[-1], video_id, feature_rate)
@@ -310,7 +316,7 @@ class VideoCorpusIndex:
 
     # Queries ----------------------------------------------------------------------------------------------------
 
-    def check_model(self, model) -> None:
+    def check_model(self, model: DMRJRGModel) -> None:
         """Raise `InputError` when ``model``'s K, D or d differ from those the index was built with, or when it is
         another model than the one that built the index (fingerprint; skipped with ``allow_model_mismatch``)."""
         info = _model_info(model.config)

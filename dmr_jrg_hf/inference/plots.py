@@ -15,6 +15,7 @@ import math
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,10 @@ from ..geometry import seconds_to_cell
 from ..results import Moment, ParagraphResult, RetrievalHit, SentenceGrounding
 from .index import VideoCorpusIndex
 from .search import sentence_score_maps
+
+if TYPE_CHECKING:
+    from ..modeling_dmr_jrg import DMRJRGModel
+    from ..processing_dmr_jrg import DMRJRGProcessor
 
 __all__ = [
     "FIGURE_FORMATS",
@@ -383,8 +388,8 @@ def save_figure(figure: Figure, path: str | Path) -> Path:
 
 
 def save_query_plots(
-    model,
-    processor,
+    model: DMRJRGModel,
+    processor: DMRJRGProcessor,
     index: VideoCorpusIndex,
     results: Sequence[ParagraphResult],
     output_dir: str | Path,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,6 +21,10 @@ from ..errors import InputError
 from ..results import ParagraphResult, RetrievalHit, SentenceGrounding
 from ..validation import check_positive_int, check_positive_seconds
 from .index import VideoCorpusIndex, check_feature_spec
+
+if TYPE_CHECKING:
+    from ..modeling_dmr_jrg import DMRJRGModel
+    from ..processing_dmr_jrg import DMRJRGProcessor
 
 __all__ = ["split_sentences", "encode_paragraphs", "retrieve", "ground", "retrieve_and_ground", "sentence_score_maps"]
 
@@ -49,11 +54,11 @@ def _as_paragraphs(paragraphs) -> tuple[list[list[str]], bool]:
     return batch, False
 
 
-def _device(model) -> torch.device:
+def _device(model: DMRJRGModel) -> torch.device:
     return next(model.parameters()).device
 
 
-def encode_paragraphs(model, processor, paragraphs) -> torch.Tensor:
+def encode_paragraphs(model: DMRJRGModel, processor: DMRJRGProcessor, paragraphs) -> torch.Tensor:
     """L2-normalised E2 embeddings of paragraphs, shape (num_paragraphs, hidden_size)."""
     batch, _ = _as_paragraphs(paragraphs)
     inputs = processor(text=batch).to(_device(model))
@@ -61,7 +66,7 @@ def encode_paragraphs(model, processor, paragraphs) -> torch.Tensor:
         return model.encode_paragraphs(inputs["word_ids"], inputs["word_mask"], inputs["sentence_mask"])
 
 
-def retrieve(model, processor, paragraphs, index: VideoCorpusIndex, top_k: int = 10):
+def retrieve(model: DMRJRGModel, processor: DMRJRGProcessor, paragraphs, index: VideoCorpusIndex, top_k: int = 10):
     """Rank the index's videos for each paragraph.
 
     Args:
@@ -86,7 +91,9 @@ def retrieve(model, processor, paragraphs, index: VideoCorpusIndex, top_k: int =
     return hits[0] if single else hits
 
 
-def _pair_score_maps(model, processor, text, chosen, clip_features) -> tuple[torch.Tensor, torch.Tensor]:
+def _pair_score_maps(
+    model: DMRJRGModel, processor: DMRJRGProcessor, text, chosen, clip_features
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Score maps (pairs, M, K, K) of paragraphs ``text[chosen]`` in ``clip_features`` (pairs, K, D), sentence mask."""
     device = _device(model)
     words = {
@@ -98,7 +105,17 @@ def _pair_score_maps(model, processor, text, chosen, clip_features) -> tuple[tor
         return model.ground(**words, clip_features=clips, map_mask=map_mask), words["sentence_mask"].cpu()
 
 
-def _ground_pairs(model, processor, batch, pair_paragraph, clip_features, durations, moments, nms, batch_size):
+def _ground_pairs(
+    model: DMRJRGModel,
+    processor: DMRJRGProcessor,
+    batch,
+    pair_paragraph,
+    clip_features,
+    durations,
+    moments,
+    nms,
+    batch_size,
+):
     """Moments ``[pair][sentence]`` of paragraph ``pair_paragraph[i]`` in video ``i`` (chunks of ``batch_size``)."""
     text = processor(text=batch)
     results = []
@@ -116,8 +133,8 @@ def _groundings(sentences: list[str], moments) -> tuple[SentenceGrounding, ...]:
 
 
 def ground(
-    model,
-    processor,
+    model: DMRJRGModel,
+    processor: DMRJRGProcessor,
     paragraphs,
     video_features: np.ndarray | Sequence[np.ndarray],
     duration: float | Sequence[float],
@@ -169,8 +186,8 @@ def ground(
 
 
 def retrieve_and_ground(
-    model,
-    processor,
+    model: DMRJRGModel,
+    processor: DMRJRGProcessor,
     paragraphs,
     index: VideoCorpusIndex,
     top_k: int = 10,
@@ -217,7 +234,9 @@ def retrieve_and_ground(
     return grouped[0] if single else grouped
 
 
-def sentence_score_maps(model, processor, paragraph, index: VideoCorpusIndex, video_id: str) -> np.ndarray:
+def sentence_score_maps(
+    model: DMRJRGModel, processor: DMRJRGProcessor, paragraph, index: VideoCorpusIndex, video_id: str
+) -> np.ndarray:
     """The VTC-LD score maps ``P_m`` (Eq. 8-10) of every sentence of one paragraph in one video of the index.
 
     These are the maps `retrieve_and_ground` reads its moments from (the top-1 moment of a sentence is its highest

@@ -16,7 +16,8 @@ MIXED_PRECISION_CHOICES = ("no", "bf16", "fp16")
 @dataclass
 class TrainingArguments:
     """Settings of one training run. The schedule itself (lr, decay, epochs, batch size, grad clip, supervision)
-    lives in `DMRJRGConfig`; ``num_train_epochs`` and ``train_batch_size`` here override it when given.
+    lives in `DMRJRGConfig` only (``num_train_epochs``, ``train_batch_size``, ...): set it there, e.g.
+    ``DMRJRGConfig.from_preset("charades", num_train_epochs=5)``.
 
     Args:
         output_dir (str): run folder: checkpoints/, best/ (if evaluating), logs/, final model, results.json. A new
@@ -26,8 +27,6 @@ class TrainingArguments:
             logs/, run files and (in a folder a run wrote) final model files are removed first; other files are left
             alone.
         seed (int): seeds Python, numpy, torch, the sampler and the word masking.
-        num_train_epochs (int, optional): overrides ``config.num_train_epochs``.
-        train_batch_size (int, optional): per-process batch size, overrides ``config.train_batch_size``.
         gradient_accumulation_steps (int): batches per optimizer step.
         mixed_precision (str): "no", "bf16" (CPU and GPU) or "fp16" (GPU). On a CPU without AMX (e.g. 2-core
             AVX-512 machines) bf16 matrix products are slower than fp32 and "no" is faster.
@@ -58,8 +57,6 @@ class TrainingArguments:
     output_dir: str = "outputs/run"
     overwrite_output_dir: bool = False
     seed: int = 42
-    num_train_epochs: int | None = None
-    train_batch_size: int | None = None
     gradient_accumulation_steps: int = 1
     mixed_precision: str = "no"
     gradient_checkpointing: bool = False
@@ -84,9 +81,8 @@ class TrainingArguments:
             )
         for name in ("gradient_accumulation_steps", "log_every_steps", "save_total_limit"):
             check_positive_int(getattr(self, name), name, ConfigError)
-        for name in ("num_train_epochs", "train_batch_size", "max_steps_per_epoch"):
-            if getattr(self, name) is not None:
-                check_positive_int(getattr(self, name), name, ConfigError)
+        if self.max_steps_per_epoch is not None:
+            check_positive_int(self.max_steps_per_epoch, "max_steps_per_epoch", ConfigError)
         for name in ("eval_every_epochs", "save_every_epochs", "num_workers"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")

@@ -149,10 +149,6 @@ class DMRJRGTrainer:
 
     # Setup -------------------------------------------------------------------------------------------------------
 
-    @property
-    def num_train_epochs(self) -> int:
-        return self.args.num_train_epochs or self.config.num_train_epochs
-
     def _build(self):
         set_seed(self.args.seed)
         if self.args.gradient_checkpointing:
@@ -165,7 +161,7 @@ class DMRJRGTrainer:
         )
         loader = DataLoader(
             self.train_rows,
-            batch_size=self.args.train_batch_size or self.config.train_batch_size,
+            batch_size=self.config.train_batch_size,
             shuffle=True,
             collate_fn=self.collator,
             num_workers=self.args.num_workers,
@@ -270,7 +266,7 @@ class DMRJRGTrainer:
         limit = self.args.max_steps_per_epoch or len(loader)
         progress = tqdm(
             total=min(limit, len(loader)),
-            desc=f"epoch {epoch + 1}/{self.num_train_epochs}",
+            desc=f"epoch {epoch + 1}/{self.config.num_train_epochs}",
             unit="batch",
             disable=not (self.args.show_progress and accelerator.is_local_main_process),
         )
@@ -386,7 +382,7 @@ class DMRJRGTrainer:
         if state.pop("pending_evaluation", False):
             self._validate(state)
         started = time.perf_counter()
-        for epoch in range(state["epoch"], self.num_train_epochs):
+        for epoch in range(state["epoch"], self.config.num_train_epochs):
             global_step = self._train_epoch(model, optimizer, loader, schedule, epoch, state["global_step"])
             state.update(epoch=epoch + 1, global_step=global_step)
             self._end_of_epoch(state)

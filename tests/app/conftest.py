@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import torch
 
-from dmr_jrg_hf.app_session import paragraph_text
+from dmr_jrg_hf.apps.session import paragraph_text
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.data.synthetic import SyntheticBenchmark, generate_synthetic_benchmark
 from dmr_jrg_hf.inference import VideoCorpusIndex
+from dmr_jrg_hf.model_builder import build_model_and_processor
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
@@ -33,12 +33,8 @@ class AppFolders:
 def save_tiny_model(corpus: SyntheticBenchmark, folder: Path) -> Path:
     """An untrained `tiny` model with a processor fitted on the corpus' training sentences, saved to ``folder``."""
     config = DMRJRGConfig.from_preset("tiny", feature_dim=corpus.config.feature_dim)
-    sentences = [sentence for row in corpus.paragraphs["train"] for sentence in row["sentences"]]
     spec = {"name": "synthetic", "rate_per_second": corpus.config.frames_per_second}
-    processor = DMRJRGProcessor.from_corpus(sentences, config=config, video_feature_spec=spec, seed=0)
-    torch.manual_seed(0)
-    model = DMRJRGModel(config).eval()
-    model.set_word_vectors(processor.word_vectors)
+    model, processor = build_model_and_processor(config, corpus.paragraphs["train"], video_feature_spec=spec)
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder

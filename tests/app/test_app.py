@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dmr_jrg_hf import app as app_module
-from dmr_jrg_hf.app_session import SearchSession, paragraph_text, result_rows
+from dmr_jrg_hf.apps import app as app_module
+from dmr_jrg_hf.apps.session import SearchSession, paragraph_text, result_rows
 from dmr_jrg_hf.cli import main
 from dmr_jrg_hf.data import synthetic
 
@@ -29,7 +29,7 @@ def test_build_app_is_offline_blocks_with_the_example(session, app_folders):
     paragraph = next(block for block in blocks.blocks.values() if getattr(block, "elem_id", None) == "paragraph")
     assert paragraph.value == app_folders.example
     slider = next(block for block in blocks.blocks.values() if getattr(block, "elem_id", None) == "top-k")
-    assert (slider.value, slider.maximum) == (3, len(session.index)), "top-k capped at the corpus size"
+    assert (slider.value, slider.maximum) == (3, len(session.predictor.corpus)), "top-k capped at the corpus size"
 
 
 def test_offline_theme_loads_no_font_files():

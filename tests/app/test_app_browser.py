@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from dmr_jrg_hf.app import ERROR_PREFIX, launch
-from dmr_jrg_hf.app_session import RESULT_COLUMNS, paragraph_text
+from dmr_jrg_hf.apps.app import ERROR_PREFIX, launch
+from dmr_jrg_hf.apps.session import RESULT_COLUMNS, paragraph_text
 from dmr_jrg_hf.inference import VideoCorpusIndex, retrieve_and_ground, split_sentences
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from dmr_jrg_hf.app_session import RESULT_COLUMNS, SearchSession, paragraph_text, result_rows
+from dmr_jrg_hf.apps.session import RESULT_COLUMNS, SearchSession, paragraph_text, result_rows
 from dmr_jrg_hf.data import synthetic
 from dmr_jrg_hf.errors import DataFormatError, InputError
 from dmr_jrg_hf.inference import VideoCorpusIndex, retrieve_and_ground, split_sentences
@@ -30,7 +30,7 @@ def test_paragraph_text_splits_back_into_the_sentences():
 def test_search_equals_retrieve_and_ground(session, app_folders):
     sentences, results = session.search(app_folders.example, top_k=3)
     index = VideoCorpusIndex.load(app_folders.index_dir)
-    expected = retrieve_and_ground(session.model, session.processor, sentences, index, top_k=3)
+    expected = retrieve_and_ground(session.predictor.model, session.predictor.processor, sentences, index, top_k=3)
     assert results == expected, "the session answers what retrieve_and_ground answers"
     assert sentences == split_sentences(app_folders.example)
     assert session.example == app_folders.example and "8 videos" in session.description
@@ -93,7 +93,7 @@ def test_default_corpus_is_the_synthetic_test_split_with_ground_truth(app_folder
     session = SearchSession.load(model_dir)
     rows = app_folders.corpus.paragraphs["test"]
     assert seeds == [5], "seed read from results.json"
-    assert session.index.video_ids == [row["video_id"] for row in rows]
+    assert session.predictor.corpus.video_ids == [row["video_id"] for row in rows]
     assert session.example == paragraph_text(rows[0]["sentences"])
     shouted = [sentence.upper() + " !" for sentence in rows[1]["sentences"]]
     assert session.true_video(shouted) == rows[1]["video_id"], "known paragraph matched by its words"

@@ -7,7 +7,7 @@ import re
 import runpy
 from pathlib import Path
 
-from dmr_jrg_hf import app as app_module
+from dmr_jrg_hf.apps import app as app_module
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
-from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.data.synthetic import generate_synthetic_benchmark
-from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
-from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
+from dmr_jrg_hf.model_builder import build_model_and_processor
 
 FEATURE_RATE = 1.0
 
@@ -23,14 +20,9 @@ def corpus():
 
 @pytest.fixture(scope="module")
 def model_and_processor(corpus):
-    config = DMRJRGConfig.from_preset("tiny")
-    sentences = [sentence for row in corpus.paragraphs["train"] for sentence in row["sentences"]]
     spec = {"name": "synthetic", "rate_per_second": FEATURE_RATE, "feature_dim": 12}
-    processor = DMRJRGProcessor.from_corpus(sentences, config=config, video_feature_spec=spec, seed=0)
-    torch.manual_seed(0)
-    model = DMRJRGModel(config).eval()
-    model.set_word_vectors(processor.word_vectors)
-    return model, processor
+    model, processor = build_model_and_processor("tiny", corpus.paragraphs["train"], video_feature_spec=spec)
+    return model.eval(), processor
 
 
 @pytest.fixture(scope="module")

@@ -46,19 +46,15 @@ def test_weak_training_never_reads_timestamps(tmp_path, small_benchmark, build_m
 @pytest.mark.portability
 def test_kill_and_resume_equals_uninterrupted_run(tmp_path, small_benchmark, build_model):
     rows, features = small_benchmark.paragraphs["train"], small_benchmark.features
-    model, processor = build_model(seed=2)
-    DMRJRGTrainer(
-        model, processor, training_arguments(tmp_path / "straight", num_train_epochs=3), rows, features
-    ).train()
+    model, processor = build_model(seed=2, num_train_epochs=3)
+    DMRJRGTrainer(model, processor, training_arguments(tmp_path / "straight"), rows, features).train()
     uninterrupted = weights_of(model)
 
-    model, processor = build_model(seed=2)
-    DMRJRGTrainer(
-        model, processor, training_arguments(tmp_path / "killed", num_train_epochs=2), rows, features
-    ).train()
+    model, processor = build_model(seed=2, num_train_epochs=2)
+    DMRJRGTrainer(model, processor, training_arguments(tmp_path / "killed"), rows, features).train()
     # A new process would rebuild everything from scratch: a differently seeded model proves load_state restores it.
-    model, processor = build_model(seed=99)
-    resumed_args = training_arguments(tmp_path / "killed", num_train_epochs=3, resume_from_checkpoint="latest")
+    model, processor = build_model(seed=99, num_train_epochs=3)
+    resumed_args = training_arguments(tmp_path / "killed", resume_from_checkpoint="latest")
     output = DMRJRGTrainer(model, processor, resumed_args, rows, features).train()
     assert output.epochs_completed == 3
     assert_same_weights(uninterrupted, weights_of(model), case="resume from epoch 2 of 3")
@@ -66,8 +62,8 @@ def test_kill_and_resume_equals_uninterrupted_run(tmp_path, small_benchmark, bui
 
 @pytest.mark.portability
 def test_checkpoints_are_rotated_and_final_model_is_saved(tmp_path, small_benchmark, build_model):
-    model, processor = build_model()
-    args = training_arguments(tmp_path, num_train_epochs=3, save_total_limit=2)
+    model, processor = build_model(num_train_epochs=3)
+    args = training_arguments(tmp_path, save_total_limit=2)
     DMRJRGTrainer(model, processor, args, small_benchmark.paragraphs["train"], small_benchmark.features).train()
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch-0002", "epoch-0003"]
     assert (tmp_path / "model.safetensors").is_file() and (tmp_path / "vocab.json").is_file()
@@ -80,10 +76,8 @@ def test_checkpoints_are_rotated_and_final_model_is_saved(tmp_path, small_benchm
 def test_validation_selects_best_and_logs_tensorboard(tmp_path, small_benchmark, build_model):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    model, processor = build_model()
-    args = training_arguments(
-        tmp_path, num_train_epochs=2, eval_every_epochs=1, report_to_tensorboard=True, save_every_epochs=0
-    )
+    model, processor = build_model(num_train_epochs=2)
+    args = training_arguments(tmp_path, eval_every_epochs=1, report_to_tensorboard=True, save_every_epochs=0)
     trainer = DMRJRGTrainer(
         model,
         processor,

@@ -9,17 +9,18 @@ import numpy as np
 import pytest
 from helpers import assert_same_weights, folder_snapshot, make_tiny_model, training_arguments, weights_of
 
+from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.errors import ConfigError, DataFormatError, InputError
 from dmr_jrg_hf.training import DMRJRGTrainer
 from dmr_jrg_hf.training.checkpointing import checkpoint_sequence, latest_valid_checkpoint
 
 
-def _train(build_model, benchmark, output_dir, seed=2, eval_rows=None, **overrides):
-    model, processor = build_model(seed=seed)
+def _train(build_model, benchmark, output_dir, seed=2, eval_rows=None, num_train_epochs=2, **overrides):
+    model, processor = build_model(seed=seed, num_train_epochs=num_train_epochs)
     trainer = DMRJRGTrainer(
         model,
         processor,
-        training_arguments(output_dir, **{"num_train_epochs": 2, **overrides}),
+        training_arguments(output_dir, **overrides),
         benchmark.paragraphs["train"],
         benchmark.features,
         eval_rows,
@@ -35,8 +36,8 @@ def finished_run(tmp_path_factory, small_benchmark):
     AcceleratorState._reset_state(reset_partial_state=True)
     folder = tmp_path_factory.mktemp("run")
 
-    def build(seed=0):
-        return make_tiny_model(small_benchmark, seed)
+    def build(seed=0, **overrides):
+        return make_tiny_model(small_benchmark, seed, **overrides)
 
     model, _ = _train(build, small_benchmark, folder, num_train_epochs=3, save_total_limit=3)
     AcceleratorState._reset_state(reset_partial_state=True)
@@ -237,10 +238,15 @@ def test_a_video_without_features_is_named(tmp_path, small_benchmark, build_mode
         trainer.train()
 
 
-@pytest.mark.parametrize(
-    "field, value",
-    [("num_train_epochs", 0), ("train_batch_size", 0), ("max_steps_per_epoch", -1), ("num_train_epochs", 1.5)],
-)
-def test_run_settings_are_checked(tmp_path, field, value):
-    with pytest.raises(ConfigError, match=rf"{field} must be a positive integer, got {value}"):
-        training_arguments(tmp_path, **{field: value})
+@pytest.mark.parametrize("value", [0, -1, 1.5])
+def test_run_settings_are_checked(tmp_path, value):
+    with pytest.raises(ConfigError, match=rf"max_steps_per_epoch must be a positive integer, got {value}"):
+        training_arguments(tmp_path, max_steps_per_epoch=value)
+
+
+@pytest.mark.parametrize("field", ["num_train_epochs", "train_batch_size"])
+def test_the_schedule_has_one_source_the_config(tmp_path, field):
+    with pytest.raises(TypeError, match=field):
+        training_arguments(tmp_path, **{field: 2})
+    with pytest.raises(ConfigError, match=rf"{field} must be a positive int, got 0"):
+        DMRJRGConfig.from_preset("tiny", **{field: 0})

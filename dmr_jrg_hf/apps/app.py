@@ -11,7 +11,7 @@ server-side rendering, bound to 127.0.0.1 unless ``host`` says otherwise. Needs 
 (``pip install dmr_jrg_hf[app]``: gradio + matplotlib).
 
 Example:
-    >>> from dmr_jrg_hf.app import launch
+    >>> from dmr_jrg_hf.apps.app import launch
     >>> launch("outputs/demo")  # doctest: +SKIP   (serves http://127.0.0.1:7860)
 """
 
@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .app_session import RESULT_COLUMNS, SearchSession, result_rows
-from .errors import DMRJRGError, InputError
-from .results import ParagraphResult
+from ..errors import DMRJRGError, InputError
+from ..results import ParagraphResult
+from .session import RESULT_COLUMNS, SearchSession, result_rows
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "ERROR_PREFIX", "build_app", "launch"]
 
@@ -58,12 +58,11 @@ def _offline_theme(gr):
 
 def _video_figures(session: SearchSession, sentences: Sequence[str], result: ParagraphResult) -> tuple[Any, Any]:
     """Timeline and score-map figures of the paragraph in one retrieved video (predicted and, if known, true)."""
-    from .inference import sentence_score_maps
-    from .inference.plots import moments_to_cells, plot_score_maps, plot_timeline
+    from ..inference.plots import moments_to_cells, plot_score_maps, plot_timeline
 
-    map_mask = session.processor.map_mask
+    map_mask = session.predictor.processor.map_mask
     truth = session.true_moments(sentences, result.hit.video_id)
-    maps = sentence_score_maps(session.model, session.processor, list(sentences), session.index, result.hit.video_id)
+    maps = session.predictor.sentence_score_maps(list(sentences), result.hit.video_id)
     score_maps = plot_score_maps(
         maps,
         map_mask,
@@ -76,7 +75,7 @@ def _video_figures(session: SearchSession, sentences: Sequence[str], result: Par
 
 def _status(session: SearchSession, sentences: Sequence[str], results: Sequence[ParagraphResult], ms: float) -> str:
     line = (
-        f"Top {len(results)} of {len(session.index)} videos for a paragraph of {len(sentences)} "
+        f"Top {len(results)} of {len(session.predictor.corpus)} videos for a paragraph of {len(sentences)} "
         f"sentence{'s' if len(sentences) != 1 else ''} ({ms:.0f} ms)."
     )
     true_video = session.true_video(sentences)
@@ -102,7 +101,7 @@ class _Handlers:
             gr.Warning(str(error))
             empty = gr.update(choices=[], value=None)
             return f"**{ERROR_PREFIX}** {error}", [], empty, None, None, None, None
-        from .inference.plots import plot_retrieval
+        from ..inference.plots import plot_retrieval
 
         timeline, score_maps = _video_figures(self.session, sentences, results[0])
         videos = [result.hit.video_id for result in results]
@@ -160,7 +159,7 @@ def build_app(
     session = session or SearchSession.load(model_dir, index_dir, example)
     logger.info("paragraph search app: %s", session.description)
     handlers = _Handlers(gr, session)
-    max_top_k = max(1, min(_MAX_TOP_K, len(session.index)))
+    max_top_k = max(1, min(_MAX_TOP_K, len(session.predictor.corpus)))
     with gr.Blocks(analytics_enabled=False, title="DMR-JRG paragraph search") as app:
         gr.Markdown(f"# DMR-JRG paragraph search\n{session.description}")
         with gr.Row():

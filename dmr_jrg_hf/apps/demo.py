@@ -15,44 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
+from ..configuration_dmr_jrg import DMRJRGConfig
+from ..data.synthetic import SyntheticBenchmark, generate_synthetic_benchmark
+from ..hub import complete_model_folder
+from ..inference import DMRJRGPredictor
+from ..metrics import format_results_table
+from ..model_builder import build_model_and_processor
+from ..results import ParagraphResult
+from ..training import DMRJRGTrainer, TrainingArguments, evaluate_baselines, evaluate_model
 
-from .configuration_dmr_jrg import DMRJRGConfig
-from .data.synthetic import SyntheticBenchmark, generate_synthetic_benchmark
-from .hub import complete_model_folder
-from .inference import VideoCorpusIndex, ground, retrieve, retrieve_and_ground
-from .metrics import format_results_table
-from .modeling_dmr_jrg import DMRJRGModel
-from .processing_dmr_jrg import DMRJRGProcessor
-from .results import ParagraphResult
-from .training import DMRJRGTrainer, TrainingArguments, evaluate_baselines, evaluate_model
-
-__all__ = ["DEMO_CONFIG_OVERRIDES", "DEMO_WORD_VECTOR_POSTPROCESSING", "DemoResult", "demo_config", "run_demo"]
+__all__ = ["DemoResult", "run_demo"]
 
 logger = logging.getLogger(__name__)
-
-# The demo model: the `tiny` preset widened to learn the synthetic benchmark in a few CPU minutes, trained with the
-# benchmark presets' "grounding" objective (`configuration_dmr_jrg.OBJECTIVES`: the sentence-clip alignment and its
-# pseudo-labels, which are not in the paper, and BTSE-TD at 0.1): with the paper's objective alone the weakly trained
-# map grounds no better than a fixed window (README, "Weak grounding").
-DEMO_CONFIG_OVERRIDES: dict[str, Any] = {
-    "hidden_size": 64,
-    "word_embedding_dim": 32,
-    "num_clips": 16,
-    "map_scale_layers": [16],
-    "num_attention_heads": 4,
-    "intermediate_size": 128,
-    "tan_kernel_size": 5,
-    "tan_padding": 2,
-    "train_batch_size": 16,
-    "learning_rate": 1e-3,
-    "num_train_epochs": 15,
-    "lr_decay_epochs": 7,
-    "objective": "grounding",
-}
-# The embedded Word2Vec gives the words of a templated corpus almost the same vector (every verb in the same contexts);
-# whitening keeps them apart for the frozen input of the Bi-LSTM.
-DEMO_WORD_VECTOR_POSTPROCESSING = "whiten"
 
 
 @dataclass
@@ -68,23 +42,15 @@ class DemoResult:
     plots: dict[str, Path] = field(default_factory=dict)
 
 
-def demo_config(benchmark: SyntheticBenchmark, **overrides: Any) -> DMRJRGConfig:
-    """The demo's config for a generated benchmark (feature dimension taken from the data)."""
-    return DMRJRGConfig.from_preset(
-        "tiny", **{**DEMO_CONFIG_OVERRIDES, "feature_dim": benchmark.config.feature_dim, **overrides}
-    )
-
-
-def _save_plots(model, processor, index, results, row, plot_dir: Path) -> dict[str, Path]:
+def _save_plots(predictor: DMRJRGPredictor, results, row, plot_dir: Path) -> dict[str, Path]:
     """The query's retrieval, timeline and score-map plots (ground truth from ``row``); none without matplotlib."""
     try:
-        from .inference.plots import save_query_plots
+        return predictor.save_query_plots(
+            results, plot_dir, true_video=row["video_id"], ground_truth=row["timestamps"]
+        )
     except ImportError as error:
         logger.warning("query plots skipped: %s", error)
         return {}
-    return save_query_plots(
-        model, processor, index, results, plot_dir, true_video=row["video_id"], ground_truth=row["timestamps"]
-    )
 
 
 def _moment_lines(result, row) -> list[str]:
@@ -99,17 +65,15 @@ def _moment_lines(result, row) -> list[str]:
 
 
 def _query_example(
-    model, processor, benchmark: SyntheticBenchmark, plot_dir: Path, top_k: int = 5
+    predictor: DMRJRGPredictor, benchmark: SyntheticBenchmark, plot_dir: Path, top_k: int = 5
 ) -> tuple[str, dict[str, Path]]:
     """Index the test corpus, retrieve one test paragraph's videos and ground its sentences; report and plot paths."""
     rows = benchmark.paragraphs["test"]
     row = rows[0]
     durations = {r["video_id"]: r["duration"] for r in rows}
-    index = VideoCorpusIndex.build(
-        model, processor, {v: benchmark.features[v] for v in durations}, durations, show_progress=False
-    )
+    index = predictor.index_videos({v: benchmark.features[v] for v in durations}, durations, show_progress=False)
     sentences, video_id = list(row["sentences"]), row["video_id"]
-    results = retrieve_and_ground(model, processor, sentences, index, top_k=top_k)
+    results = predictor.retrieve_and_ground(sentences, top_k=top_k)
     lines = [f"query paragraph (ground truth video {video_id}):"]
     lines += [f"  {i + 1}. {sentence}" for i, sentence in enumerate(sentences)]
     lines.append("retrieved videos:")
@@ -117,12 +81,12 @@ def _query_example(
         marker = "  <- ground truth" if result.hit.video_id == video_id else ""
         lines.append(f"  #{result.hit.rank} {result.hit.video_id}  score {result.hit.score:.3f}{marker}")
     lines += _moment_lines(results[0], row)
-    ranking = retrieve(model, processor, sentences, index, top_k=len(index))
+    ranking = predictor.retrieve(sentences, top_k=len(index))
     truth_hit = next(hit for hit in ranking if hit.video_id == video_id)
     if truth_hit.rank > 1:  # grounding on its own: the moments in the true video, wherever it ranks
-        truth = ground(model, processor, sentences, benchmark.features[video_id], row["duration"])
+        truth = predictor.ground(sentences, benchmark.features[video_id], row["duration"])
         lines += _moment_lines(ParagraphResult(truth_hit, row["duration"], truth), row)
-    return "\n".join(lines), _save_plots(model, processor, index, results, row, plot_dir)
+    return "\n".join(lines), _save_plots(predictor, results, row, plot_dir)
 
 
 def run_demo(
@@ -144,21 +108,22 @@ def run_demo(
     started = time.perf_counter()
     output_dir = Path(output_dir)
     benchmark = generate_synthetic_benchmark(seed=seed, **benchmark_overrides)
-    config = demo_config(benchmark, **({"num_train_epochs": num_train_epochs} if num_train_epochs else {}))
+    config = DMRJRGConfig.from_preset(
+        "synthetic",
+        feature_dim=benchmark.config.feature_dim,
+        **({"num_train_epochs": num_train_epochs} if num_train_epochs else {}),
+    )
     train_rows = benchmark.paragraphs["train"]
-    processor = DMRJRGProcessor.from_corpus(
-        [sentence for row in train_rows for sentence in row["sentences"]],
-        config=config,
+    model, processor = build_model_and_processor(
+        config,
+        train_rows,
         video_feature_spec={"name": "synthetic", "rate_per_second": benchmark.config.frames_per_second},
         seed=seed,
-        word_vector_postprocessing=DEMO_WORD_VECTOR_POSTPROCESSING,
     )
+    config = model.config
     logger.info(
         "vocabulary: %d words; config: K=%d, d=%d", len(processor.vocabulary), config.num_clips, config.hidden_size
     )
-    torch.manual_seed(seed)  # the initial weights, so that the same seed gives the same demo
-    model = DMRJRGModel(config)
-    model.set_word_vectors(processor.word_vectors)
     test_rows, features = benchmark.paragraphs["test"], benchmark.features
     untrained = evaluate_model(model, processor, test_rows, features, show_progress=show_progress)
     args = TrainingArguments(  # the demo replaces its previous run (overwrite_output_dir)
@@ -188,5 +153,5 @@ def run_demo(
     table = format_results_table(
         {"DMR-JRG (trained)": trained, "DMR-JRG (untrained)": untrained, **results["baselines"]}
     )
-    report, plots = _query_example(model, processor, benchmark, output_dir / "plots")
+    report, plots = _query_example(DMRJRGPredictor(model, processor), benchmark, output_dir / "plots")
     return DemoResult(results, table, report, output_dir, time.perf_counter() - started, plots)

@@ -1,10 +1,10 @@
-"""What the paragraph-search app serves: a loaded model, its corpus index and the answers to one query.
+"""What the paragraph-search app serves: a predictor (model, processor, corpus index) and what the page knows about it.
 
-`SearchSession` holds the model, the processor and a `VideoCorpusIndex`; `SearchSession.search` runs
-`retrieve_and_ground` (VPCMR retrieval, Eq. 1, then VTC-LD grounding, Eq. 8-10). With no model folder
+`SearchSession` holds a `DMRJRGPredictor`; `SearchSession.search` runs its `retrieve_and_ground` (VPCMR retrieval,
+Eq. 1, then VTC-LD grounding, Eq. 8-10). With no model folder
 the session loads the demo model (``outputs/demo``, written by ``make demo``); with no index folder it indexes the test
 split of the synthetic benchmark the demo was trained on and knows that split's ground truth, so the plots can show the
-true moments next to the predicted ones. Gradio-free: the UI lives in `dmr_jrg_hf.app`.
+true moments next to the predicted ones. Gradio-free: the UI lives in `dmr_jrg_hf.apps.app`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import InputError
-from .inference import VideoCorpusIndex, retrieve_and_ground, split_sentences
-from .results import ParagraphResult
-from .tokenization_dmr_jrg import tokenize
+from ..errors import InputError
+from ..inference import DMRJRGPredictor, split_sentences
+from ..results import ParagraphResult
+from ..tokenization_dmr_jrg import tokenize
 
 __all__ = ["DEFAULT_MODEL_DIR", "RESULT_COLUMNS", "SearchSession", "paragraph_text", "result_rows"]
 
@@ -63,17 +63,14 @@ def result_rows(results: Sequence[ParagraphResult]) -> list[list]:
     return rows
 
 
-def _load_model(model_dir: str | Path):
-    """Model (eval mode) and processor from a folder or Hub id; a missing demo folder says how to make it."""
-    from .loading import load_pretrained
-
+def _check_demo_model(model_dir: str | Path) -> None:
+    """A missing demo folder says how to make it."""
     folder = Path(model_dir)
     if folder == DEFAULT_MODEL_DIR and not (folder / "config.json").is_file():
         raise InputError(
             f"no demo model in {folder} (config.json missing): run `make demo` (or `dmr-jrg demo`), which trains "
             "the demo model there in a few CPU minutes, or pass a trained model folder with --model DIR"
         )
-    return load_pretrained(model_dir)
 
 
 def _benchmark_seed(model_dir: str | Path) -> int:
@@ -86,12 +83,11 @@ def _benchmark_seed(model_dir: str | Path) -> int:
 
 @dataclass
 class SearchSession:
-    """A model, its processor and a corpus index, ready to answer paragraph queries.
+    """A predictor with its corpus index, ready to answer the page's paragraph queries.
 
     Args:
-        model (DMRJRGModel): in eval mode.
-        processor (DMRJRGProcessor): the model's processor.
-        index (VideoCorpusIndex): built with this model and with clip features (needed for grounding).
+        predictor (DMRJRGPredictor): model (eval mode), processor and an index built with this model and with clip
+            features (needed for grounding).
         example (str): paragraph shown when the app opens.
         description (str): one line naming the model and the corpus.
         ground_truth (dict): ``{sentence words: (video_id, [[start, end], ...])}`` of known paragraphs (the
@@ -102,9 +98,7 @@ class SearchSession:
         >>> sentences, results = session.search(session.example, top_k=3)  # doctest: +SKIP
     """
 
-    model: object
-    processor: object
-    index: VideoCorpusIndex
+    predictor: DMRJRGPredictor
     example: str = ""
     description: str = ""
     ground_truth: dict[_TruthKey, tuple[str, list[list[float]]]] = field(default_factory=dict)
@@ -127,17 +121,18 @@ class SearchSession:
             InputError: no demo model, a folder that is not a model, an index built with another model.
         """
         model_dir = DEFAULT_MODEL_DIR if model_dir is None else model_dir
-        model, processor = _load_model(model_dir)
+        _check_demo_model(model_dir)
+        predictor = DMRJRGPredictor.from_pretrained(model_dir, index_dir)
         if index_dir is not None:
-            index = VideoCorpusIndex.load(index_dir)
-            index.check_model(model)
-            description = f"model `{model_dir}`, index `{index_dir}` ({len(index)} videos)"
-            return cls(model, processor, index, example or "", description)
-        return cls._with_synthetic_corpus(model, processor, model_dir, example)
+            description = f"model `{model_dir}`, index `{index_dir}` ({len(predictor.corpus)} videos)"
+            return cls(predictor, example or "", description)
+        return cls._with_synthetic_corpus(predictor, model_dir, example)
 
     @classmethod
-    def _with_synthetic_corpus(cls, model, processor, model_dir, example: str | None) -> SearchSession:
-        from .data.synthetic import generate_synthetic_benchmark
+    def _with_synthetic_corpus(
+        cls, predictor: DMRJRGPredictor, model_dir: str | Path, example: str | None
+    ) -> SearchSession:
+        from ..data.synthetic import generate_synthetic_benchmark
 
         seed = _benchmark_seed(model_dir)
         logger.info("indexing the synthetic benchmark's test split (seed %d)", seed)
@@ -145,10 +140,10 @@ class SearchSession:
         rows = benchmark.paragraphs["test"]
         durations = {row["video_id"]: row["duration"] for row in rows}
         features = {video_id: benchmark.features[video_id] for video_id in durations}
-        index = VideoCorpusIndex.build(model, processor, features, durations, show_progress=False)
+        index = predictor.index_videos(features, durations, show_progress=False)
         truth = {_truth_key(row["sentences"]): (row["video_id"], row["timestamps"]) for row in rows}
         description = f"model `{model_dir}`, synthetic test corpus (seed {seed}, {len(index)} videos)"
-        return cls(model, processor, index, example or paragraph_text(rows[0]["sentences"]), description, truth)
+        return cls(predictor, example or paragraph_text(rows[0]["sentences"]), description, truth)
 
     def search(self, paragraph: str, top_k: int) -> tuple[list[str], list[ParagraphResult]]:
         """Split the paragraph into sentences, retrieve the top-k videos and ground every sentence in each.
@@ -159,7 +154,7 @@ class SearchSession:
         sentences = split_sentences(paragraph or "")
         if not sentences:
             raise InputError("the paragraph is empty: type at least one sentence")
-        return sentences, retrieve_and_ground(self.model, self.processor, sentences, self.index, top_k=int(top_k))
+        return sentences, self.predictor.retrieve_and_ground(sentences, top_k=int(top_k))
 
     def true_video(self, sentences: Sequence[str]) -> str | None:
         """The video of a known paragraph (the synthetic test split), else None."""
