@@ -102,7 +102,7 @@ def test_two_process_cpu_training_gathers_metrics(tmp_path):
     run, summary = tmp_path / "run", tmp_path / "summary.json"
     command = [
         *(sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port())),
-        *(str(REPO / "examples" / "train.py"), "--preset", "tiny", "--epochs", "2", "--batch-size", "4"),
+        *("-m", "dmr_jrg_hf.cli", "train", "--preset", "tiny", "--epochs", "2", "--batch-size", "4"),
         *("--set", "lr_decay_epochs=1", "--set", "learning_rate=0.001"),
         *("--max-train-paragraphs", "16", "--max-eval-paragraphs", "7", "--output-dir", str(run)),
         *("--output", str(summary), "-q"),
