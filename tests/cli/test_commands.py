@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,8 +13,6 @@ from safetensors.torch import load_file
 
 from dmr_jrg_hf.cli import main, parse_overrides
 from dmr_jrg_hf.errors import ConfigError
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_help_lists_subcommands():
