@@ -49,8 +49,13 @@ def check_word_inputs(
         )
     if not _values_readable(word_ids):
         return
-    if word_ids.numel() and (int(word_ids.max()) >= config.vocab_size or int(word_ids.min()) < 0):
-        raise InputError(f"word_ids: ids must lie in [0, vocab_size={config.vocab_size})")
+    outside = ((word_ids < 0) | (word_ids >= config.vocab_size)).nonzero()
+    if len(outside):
+        paragraph, sentence, word = outside[0].tolist()
+        raise InputError(
+            f"word_ids: id {word_ids[paragraph, sentence, word].item()} (word {word} of sentence {sentence} of "
+            f"paragraph {paragraph}) is outside [0, vocab_size={config.vocab_size})"
+        )
     empty = (sentence_mask & ~word_mask.any(-1)).nonzero()
     if len(empty):
         raise InputError(f"sentence {empty[0, 1].item()} of paragraph {empty[0, 0].item()} has no words")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..metrics.report import PROTOCOLS
 from ..validation import check_positive_int
 
 __all__ = ["TrainingArguments", "MIXED_PRECISION_CHOICES"]
@@ -84,11 +86,30 @@ class TrainingArguments:
         if self.max_steps_per_epoch is not None:
             check_positive_int(self.max_steps_per_epoch, "max_steps_per_epoch", ConfigError)
         for name in ("eval_every_epochs", "save_every_epochs", "num_workers"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if "/" not in self.best_metric:
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{name} must be >= 0, got {value!r}")
+        if not isinstance(self.best_metric, str) or "/" not in self.best_metric:
             raise ConfigError(f"best_metric must read 'protocol/metric', got {self.best_metric!r}")
+        self._check_protocols()
+
+    def _check_protocols(self) -> None:
+        """Known protocol names, and the best-checkpoint metric among those validation computes, checked now rather
+        than at the first validation."""
+        if isinstance(self.eval_protocols, str):
+            raise ConfigError(
+                f"eval_protocols must be a list of protocol names, got the string {self.eval_protocols!r}"
+            )
         self.eval_protocols = tuple(self.eval_protocols)
+        unknown = [name for name in self.eval_protocols if name not in PROTOCOLS]
+        if unknown:
+            raise ConfigError(f"eval_protocols: unknown {unknown}; choose from {list(PROTOCOLS)}")
+        protocol = self.best_metric.split("/", 1)[0]
+        if self.eval_every_epochs and protocol not in self.eval_protocols:
+            raise ConfigError(
+                f"best_metric {self.best_metric!r} reads protocol {protocol!r}, which eval_protocols "
+                f"{list(self.eval_protocols)} does not compute"
+            )
 
     @property
     def output_path(self) -> Path:

@@ -12,7 +12,6 @@ from dmr_jrg_hf.errors import InputError
 from dmr_jrg_hf.metrics import (
     PROTOCOLS,
     CorpusCandidates,
-    EvaluationInputs,
     evaluate_all,
     format_results_table,
     grounding_metrics,
@@ -97,40 +96,6 @@ def test_evaluate_all_protocol_errors(protocols, message):
 def test_evaluate_all_without_inputs_is_an_error():
     with pytest.raises(InputError, match="no protocol has all its inputs"):
         evaluate_all()
-
-
-def test_evaluation_inputs_from_ragged_records_equals_arrays():
-    predictions = [
-        {"video_scores": [0.8, 0.2], "moments": [[[0.0, 10.0]], [[10.0, 15.0], [5.0, 20.0]]]},  # n = 1 and 2
-        {"video_scores": [0.6, 0.4], "moments": [[[0.0, 2.0], [0.0, 4.0]]]},
-    ]
-    references = [
-        {"video_index": 0, "timestamps": [[0.0, 10.0], [10.0, 20.0]]},
-        {"video_index": 1, "timestamps": [[0.0, 4.0]]},
-    ]
-    inputs = EvaluationInputs.from_records(predictions, references)
-    assert inputs.sentence_paragraph.tolist() == [0, 0, 1], f"sentence paragraphs: {inputs.sentence_paragraph}"
-    np.testing.assert_array_equal(inputs.pred_moments, ARRAYS["pred_moments"], err_msg="ragged moments padded")
-    assert inputs.corpus_candidates is None, "no corpus lists in the records"
-    assert inputs.evaluate() == evaluate_all(**ARRAYS), "records vs arrays"
-
-
-def test_evaluation_inputs_errors_name_the_paragraph():
-    good = {"video_scores": [0.1, 0.2], "moments": [[[0.0, 1.0]]]}
-    reference = {"video_index": 0, "timestamps": [[0.0, 1.0]]}
-    with pytest.raises(InputError, match="paragraph 1: video_scores has 3 videos, paragraph 0 has 2"):
-        EvaluationInputs.from_records([good, {**good, "video_scores": [0.1, 0.2, 0.3]}], [reference, reference])
-    with pytest.raises(InputError, match="paragraph 0: moments has 2 sentences, timestamps has 1"):
-        EvaluationInputs.from_records([{**good, "moments": [[[0, 1]], [[0, 1]]]}], [reference])
-    with pytest.raises(InputError, match="paragraph 0, sentence 0: moments is empty"):
-        EvaluationInputs.from_records([{**good, "moments": [[]]}], [reference])
-    with pytest.raises(InputError, match="paragraph 0: no sentences"):
-        EvaluationInputs.from_records([good], [{"video_index": 0, "timestamps": []}])
-    with pytest.raises(InputError, match="at least one"):
-        EvaluationInputs.from_records([], [])
-    corpus = {"corpus_videos": [[0]], "corpus_moments": [[[0.0, 1.0]]], "corpus_scores": [[1.0]]}
-    with pytest.raises(InputError, match="paragraph 1: .* must be given for every paragraph or none"):
-        EvaluationInputs.from_records([{**good, **corpus}, good], [reference, reference])
 
 
 def test_format_results_table_rows_are_systems_grouped_by_protocol():

@@ -91,7 +91,8 @@ def test_a_sentence_mask_of_another_shape_is_named(shape):
 def test_ids_outside_the_vocabulary_are_refused(bad_id):
     word_ids, word_mask, sentence_mask = _words()
     word_ids[1, 0, 2] = bad_id
-    with pytest.raises(InputError, match=re.escape("word_ids: ids must lie in [0, vocab_size=40)")):
+    message = f"word_ids: id {bad_id} (word 2 of sentence 0 of paragraph 1) is outside [0, vocab_size=40)"
+    with pytest.raises(InputError, match=re.escape(message)):
         check_word_inputs(CONFIG, word_ids, word_mask, sentence_mask)
 
 

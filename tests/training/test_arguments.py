@@ -105,8 +105,19 @@ def test_max_steps_per_epoch_is_optional_and_else_a_positive_integer():
 def test_periods_and_workers_may_be_zero_not_negative(name):
     assert getattr(TrainingArguments(**{name: 0}), name) == 0
     assert getattr(TrainingArguments(**{name: 3}), name) == 3
-    with pytest.raises(ConfigError, match=rf"^{name} must be >= 0, got -1$"):
-        TrainingArguments(**{name: -1})
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ConfigError, match=rf"^{name} must be >= 0, got {bad!r}$"):
+            TrainingArguments(**{name: bad})
+
+
+def test_eval_protocols_are_known_names_and_include_the_best_metric_s():
+    with pytest.raises(ConfigError, match=r"eval_protocols must be a list of protocol names, got the string 'vprg'"):
+        TrainingArguments(eval_protocols="vprg")
+    with pytest.raises(ConfigError, match=r"eval_protocols: unknown \['vprgg'\]; choose from"):
+        TrainingArguments(eval_protocols=["vprgg"])
+    with pytest.raises(ConfigError, match=r"best_metric 'vprg/R@1,IoU=0.5' reads protocol 'vprg', which"):
+        TrainingArguments(eval_protocols=["retrieval"])
+    assert TrainingArguments(eval_protocols=["retrieval"], eval_every_epochs=0).eval_protocols == ("retrieval",)
 
 
 @pytest.mark.parametrize("value", ["R@1,IoU=0.5", "vprg", ""])
