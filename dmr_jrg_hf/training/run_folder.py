@@ -13,7 +13,8 @@ import numpy as np
 
 from ..errors import ConfigError, InputError
 from ..feature_extraction_dmr_jrg import check_video_features
-from ..hub import MODEL_FOLDER_FILES, remote_code_sources
+from ..hub.model_folder import MODEL_FOLDER_FILES
+from ..hub.remote_code import remote_code_sources
 from .arguments import TrainingArguments
 
 __all__ = ["MODEL_ENTRIES", "RUN_ENTRIES", "check_output_dir", "check_split_features", "prepare_output_dir"]
