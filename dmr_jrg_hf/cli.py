@@ -112,6 +112,7 @@ def _run_train(args: argparse.Namespace) -> int:
     import torch
 
     from .configuration_dmr_jrg import DMRJRGConfig
+    from .hub import complete_model_folder
     from .modeling_dmr_jrg import DMRJRGModel
     from .processing_dmr_jrg import DMRJRGProcessor
     from .training import DMRJRGTrainer, TrainingArguments
@@ -159,6 +160,7 @@ def _run_train(args: argparse.Namespace) -> int:
     trainer = DMRJRGTrainer(model, processor, training_args, train_rows, features, eval_rows=eval_rows)
     output = trainer.train()
     if trainer.accelerator.is_main_process:
+        complete_model_folder(args.output_dir)  # remote code + model card: ready for `dmr-jrg push`
         summary = {
             "epochs": output.epochs_completed,
             "best_epoch": output.best_epoch,

@@ -14,9 +14,16 @@ from ..errors import DataFormatError
 from ..modeling_dmr_jrg import DMRJRGModel
 from ..processing_dmr_jrg import DMRJRGProcessor
 from .model_card import write_model_card
-from .remote_code import export_remote_code
+from .remote_code import export_remote_code, remote_code_sources
 
-__all__ = ["MODEL_FOLDER_FILES", "UNSAFE_SUFFIXES", "check_model_folder", "complete_model_folder", "save_for_hub"]
+__all__ = [
+    "MODEL_FOLDER_FILES",
+    "UNSAFE_SUFFIXES",
+    "check_model_folder",
+    "complete_model_folder",
+    "completion_files",
+    "save_for_hub",
+]
 
 # What `save_pretrained` of the model and the processor must have written (the processor adds word_vectors too).
 MODEL_FOLDER_FILES = ("config.json", "model.safetensors", "processor_config.json", "vocab.json")
@@ -91,6 +98,17 @@ def complete_model_folder(folder: str | Path, evaluation: dict | str | Path | No
     export_remote_code(folder)
     write_model_card(folder, evaluation=evaluation, config=config, processor=processor, **card_fields)
     return folder
+
+
+def completion_files() -> tuple[str, ...]:
+    """Names of the files `complete_model_folder` adds to a saved model folder: the model card and the remote code.
+
+    Example:
+        >>> names = completion_files()
+        >>> names[0], "modeling_dmr_jrg.py" in names
+        ('README.md', True)
+    """
+    return ("README.md", *remote_code_sources())
 
 
 def check_model_folder(folder: str | Path) -> Path:
