@@ -39,7 +39,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=find_packages(include=["dmr_jrg_hf", "dmr_jrg_hf.*"]),
-    package_data={"dmr_jrg_hf": ["metrics/dmr_jrg/*.py", "metrics/dmr_jrg/*.md", "cards/*.md"]},
+    package_data={"dmr_jrg_hf": ["metrics/dmr_jrg/*.py", "metrics/dmr_jrg/*.md", "hub/*.md"]},
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,

@@ -16,11 +16,10 @@ from .version import __version__ as __version__
 
 # submodule -> the public names it defines
 _SUBMODULE_EXPORTS: dict[str, tuple[str, ...]] = {
-    "cards": ("write_model_card",),
     "configuration_dmr_jrg": ("ABLATION_PRESETS", "PRESETS", "DMRJRGConfig"),
     "data": ("BENCHMARKS", "generate_synthetic_benchmark", "load_benchmark", "prepare_benchmark"),
     "errors": ("ConfigError", "DataFormatError", "DMRJRGError", "InputError"),
-    "hub": ("push_benchmark_to_hub", "push_model_to_hub", "save_for_hub"),
+    "hub": ("push_benchmark_to_hub", "push_model_to_hub", "save_for_hub", "write_model_card"),
     "inference": ("DMRJRGPredictor", "VideoCorpusIndex", "ground", "retrieve", "retrieve_and_ground"),
     "metrics": ("evaluate_all", "format_results_table", "load_metric"),
     "model_builder": ("build_model_and_processor",),

@@ -110,6 +110,7 @@ def _limit(rows: list, count: int | None) -> list:
 
 def _run_train(args: argparse.Namespace) -> int:
     from .configuration_dmr_jrg import DMRJRGConfig
+    from .hub import complete_model_folder
     from .model_builder import build_model_and_processor
     from .training import DMRJRGTrainer, TrainingArguments
     from .training.run_folder import check_output_dir
@@ -146,6 +147,7 @@ def _run_train(args: argparse.Namespace) -> int:
     trainer = DMRJRGTrainer(model, processor, training_args, train_rows, features, eval_rows=eval_rows)
     output = trainer.train()
     if trainer.accelerator.is_main_process:
+        complete_model_folder(args.output_dir)  # remote code + model card: ready for `dmr-jrg push`
         summary = {
             "epochs": output.epochs_completed,
             "best_epoch": output.best_epoch,

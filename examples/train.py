@@ -12,6 +12,7 @@ import argparse
 
 from dmr_jrg_hf import DMRJRGConfig, DMRJRGTrainer, TrainingArguments, build_model_and_processor, load_benchmark
 from dmr_jrg_hf.data.synthetic import generate_synthetic_benchmark
+from dmr_jrg_hf.hub import complete_model_folder
 
 
 def main() -> None:
@@ -43,6 +44,7 @@ def main() -> None:
     trainer = DMRJRGTrainer(model, processor, training_args, splits["train"], features, eval_rows=eval_rows)
     output = trainer.train()
     if trainer.accelerator.is_main_process:
+        complete_model_folder(args.output_dir)  # remote code + model card: ready for `dmr-jrg push`
         print(f"best epoch {output.best_epoch}: {output.best_metric}; model in {args.output_dir}")
 
 

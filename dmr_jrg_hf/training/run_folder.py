@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import ConfigError, InputError
 from ..feature_extraction_dmr_jrg import check_video_features
-from ..hub import MODEL_FOLDER_FILES, remote_code_sources
+from ..hub.model_folder import MODEL_FOLDER_FILES, completion_files
 from .arguments import TrainingArguments
 
 __all__ = ["MODEL_ENTRIES", "RUN_ENTRIES", "check_output_dir", "check_split_features", "prepare_output_dir"]
@@ -22,16 +22,17 @@ logger = logging.getLogger(__name__)
 
 # What a run writes besides the final model files; ``overwrite_output_dir`` removes these.
 RUN_ENTRIES = ("checkpoints", "best", "logs", "run_config.json", "training_args.json", "train_results.json")
-# The final model folder a finished run leaves next to them (weights, processor, model card; code files added).
-MODEL_ENTRIES = (*MODEL_FOLDER_FILES, "word_vectors.safetensors", "README.md")
+# The model a finished run saves next to them (weights and processor files).
+MODEL_ENTRIES = (*MODEL_FOLDER_FILES, "word_vectors.safetensors")
 
 
 def _previous_run_entries(output: Path) -> list[Path]:
     """What ``overwrite_output_dir`` removes: the run entries and, in a folder the trainer wrote (it holds
-    ``training_args.json``), the final model files and code files too. Other files are left alone."""
+    ``training_args.json``), the final model files and what finishing it for sharing added (model card and code files,
+    `dmr_jrg_hf.hub.model_folder.completion_files`). Other files are left alone."""
     names = list(RUN_ENTRIES)
     if (output / "training_args.json").is_file():
-        names += [*MODEL_ENTRIES, *remote_code_sources()]
+        names += [*MODEL_ENTRIES, *completion_files()]
     return [output / name for name in names if (output / name).exists()]
 
 

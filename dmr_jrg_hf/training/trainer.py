@@ -29,7 +29,6 @@ from tqdm.auto import tqdm
 from ..data.collator import DMRJRGCollator
 from ..errors import ConfigError
 from ..files import atomic_folder
-from ..hub import complete_model_folder
 from ..modeling_dmr_jrg import DMRJRGModelOutput
 from ..version import __version__
 from .arguments import TrainingArguments
@@ -104,6 +103,10 @@ def _unchanged_random_state() -> Iterator[None]:
 class DMRJRGTrainer:
     """Train a `DMRJRGModel` on paragraph rows and a video-feature mapping.
 
+    The run folder ends with the final model (the best epoch's when validation ran) and its processor
+    (``save_pretrained``) next to the run's own records. A caller that shares the model finishes the folder with
+    `dmr_jrg_hf.hub.complete_model_folder` (remote code and model card), as ``dmr-jrg train`` and the demo do.
+
     Args:
         model (DMRJRGModel): built from the config the processor was made with (word vectors already set).
         processor (DMRJRGProcessor): turns rows into model inputs.
@@ -117,6 +120,7 @@ class DMRJRGTrainer:
         >>> args = TrainingArguments("outputs/run")
         >>> trainer = DMRJRGTrainer(model, processor, args, train_rows, features)  # doctest: +SKIP
         >>> trainer.train()  # doctest: +SKIP
+        >>> complete_model_folder(args.output_dir)  # doctest: +SKIP
     """
 
     def __init__(
@@ -411,6 +415,5 @@ class DMRJRGTrainer:
             summary = {key: value for key, value in output.__dict__.items()}
             summary["best_metric_name"] = self.args.best_metric
             (self.args.output_path / "train_results.json").write_text(json.dumps(summary, indent=2))
-            complete_model_folder(self.args.output_path)
         self.accelerator.wait_for_everyone()
         return output

@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 
 from dmr_jrg_hf.cli import main, parse_overrides
 from dmr_jrg_hf.errors import ConfigError
+from dmr_jrg_hf.hub.model_folder import check_model_folder, completion_files
 
 
 def test_help_lists_subcommands():
@@ -72,6 +73,7 @@ def test_train_logs_and_saves_its_objective(tmp_path, caplog):
     saved = json.loads((tmp_path / "config.json").read_text())
     assert (saved["objective"], saved["clip_alignment_weight"]) == ("grounding", 1.0)
     assert "Objective `grounding`" in (tmp_path / "README.md").read_text(), "the model card names it"
+    assert check_model_folder(tmp_path) and all((tmp_path / name).is_file() for name in completion_files()), "to share"
 
 
 @pytest.mark.portability

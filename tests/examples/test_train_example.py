@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dmr_jrg_hf import DMRJRGModel
+from dmr_jrg_hf.hub.model_folder import check_model_folder
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "train.py"
 
@@ -21,5 +22,6 @@ def test_the_training_example_trains_a_loadable_model(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "best epoch 1" in result.stdout
+    check_model_folder(tmp_path)  # remote code and model card: ready to push
     model = DMRJRGModel.from_pretrained(tmp_path)
     assert model.config.num_train_epochs == 1 and model.config.feature_dim == 64, "schedule and D from the data"

@@ -11,6 +11,7 @@ from helpers import assert_same_weights, folder_snapshot, make_tiny_model, train
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.errors import ConfigError, DataFormatError, InputError
+from dmr_jrg_hf.hub import complete_model_folder
 from dmr_jrg_hf.training import DMRJRGTrainer
 from dmr_jrg_hf.training.checkpointing import checkpoint_sequence, latest_valid_checkpoint
 
@@ -63,6 +64,7 @@ def test_a_used_output_folder_is_refused(finished_run, tmp_path, small_benchmark
 @pytest.mark.portability
 def test_overwrite_starts_a_clean_run(finished_run, tmp_path, small_benchmark, build_model, monkeypatch):
     folder = _copy_run(finished_run, tmp_path)
+    complete_model_folder(folder)  # as `dmr-jrg train` leaves it: model card and remote code too
     (folder / "notes.txt").write_text("the user's own file")
     seen = {}
 

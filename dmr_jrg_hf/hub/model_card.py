@@ -1,6 +1,6 @@
 """Model cards: Hub metadata (``model-index`` from the evaluation JSON) and the README.md of a saved DMR-JRG model.
 
-The one template is ``dmr_jrg_hf/cards/model_card.md`` (Jinja, shipped as package data); ``model_cards/README.md``
+The one template is ``model_card.md`` next to this module (Jinja, shipped as package data); ``model_cards/README.md``
 explains it. `write_model_card` fills it from the model config, the processor's feature-extractor description and an
 evaluation JSON (``{"model": {protocol: {metric: value}}, "untrained": ..., "baselines": {name: {...}}, "benchmark":
 {...}}`` as written by ``dmr-jrg evaluate`` and the demo), so every number on the card comes with its protocol.
@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import DataFormatError
-from .metrics.report import PROTOCOL_DESCRIPTIONS, PROTOCOLS
+from ..errors import DataFormatError
+from ..metrics.report import PROTOCOL_DESCRIPTIONS, PROTOCOLS
 
 __all__ = [
     "MODEL_CARD_TEMPLATE",
@@ -25,7 +25,7 @@ __all__ = [
     "write_model_card",
 ]
 
-MODEL_CARD_TEMPLATE = Path(__file__).resolve().parent / "cards" / "model_card.md"
+MODEL_CARD_TEMPLATE = Path(__file__).resolve().parent / "model_card.md"
 TASK_TYPE = "video-paragraph-retrieval-and-grounding"
 _CONFIG_FIELDS = (
     "feature_dim",
@@ -196,7 +196,7 @@ def render_model_card(
     """
     from huggingface_hub import ModelCard
 
-    from .version import __version__
+    from ..version import __version__
 
     evaluation = load_evaluation(evaluation)
     benchmark = evaluation.get("benchmark") or {}

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from huggingface_hub import ModelCard
 
-from dmr_jrg_hf.cards import MODEL_CARD_TEMPLATE, load_evaluation, render_model_card, write_model_card
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.errors import DataFormatError
+from dmr_jrg_hf.hub.model_card import MODEL_CARD_TEMPLATE, load_evaluation, render_model_card, write_model_card
 from dmr_jrg_hf.metrics.report import PROTOCOL_DESCRIPTIONS
 
 EVALUATION = {
@@ -86,11 +86,11 @@ def test_load_evaluation_formats_and_errors(tmp_path):
 
 
 def test_one_template_shipped_as_package_data():
-    root = Path(__file__).resolve().parents[1]
-    assert MODEL_CARD_TEMPLATE.is_file() and MODEL_CARD_TEMPLATE.parent == root / "dmr_jrg_hf" / "cards"
+    root = Path(__file__).resolve().parents[2]
+    assert MODEL_CARD_TEMPLATE == root / "dmr_jrg_hf" / "hub" / "model_card.md" and MODEL_CARD_TEMPLATE.is_file()
     assert sorted(p.name for p in (root / "model_cards").iterdir()) == ["README.md"], "no second template"
-    assert "dmr_jrg_hf/cards/model_card.md" in (root / "model_cards" / "README.md").read_text()
-    assert '"cards/*.md"' in (root / "setup.py").read_text(), "template shipped with the package"
+    assert "dmr_jrg_hf/hub/model_card.md" in (root / "model_cards" / "README.md").read_text()
+    assert '"hub/*.md"' in (root / "setup.py").read_text(), "template shipped with the package"
 
 
 def test_card_states_the_objective_and_every_term_not_in_the_paper(tiny_config):
