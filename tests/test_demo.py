@@ -63,7 +63,7 @@ def test_demo_skips_the_plots_with_a_warning_without_matplotlib(monkeypatch, tmp
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
     monkeypatch.delitem(sys.modules, "dmr_jrg_hf.inference.plots", raising=False)
     with caplog.at_level(logging.WARNING, logger="dmr_jrg_hf.apps.demo"):
-        assert _save_plots(DMRJRGPredictor(None, None), [], {}, tmp_path) == {}
+        assert _save_plots(DMRJRGPredictor(None, None), [], {"video_id": "v0", "timestamps": []}, tmp_path) == {}
     assert "query plots skipped" in caplog.text and "viz" in caplog.text
     assert not any(tmp_path.iterdir()), "nothing written"
 
