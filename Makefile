@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-portability lint format clean
+.PHONY: setup demo test test-fast test-portability lint format clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,10 @@ demo: setup
 
 test: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+# the tests a developer runs while working: everything but the end-to-end ones (demo, app, bench, fresh processes)
+test-fast: setup
+	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 # the bf16 and equality tests again, as a CPU without bf16 kernels and on one thread (README, Tests)
 test-portability: setup

@@ -13,6 +13,8 @@ from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 from dmr_jrg_hf.results import Moment, ParagraphResult, RetrievalHit, SentenceGrounding
 
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
+
 
 def test_demo_end_to_end_on_a_small_benchmark(tmp_path):
     result = run_demo(

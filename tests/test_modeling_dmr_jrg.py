@@ -74,6 +74,7 @@ def test_paper_literal_temporal_sync_leaves_only_the_btse_heads_without_gradient
     assert output.temporal_head_loss == 0
 
 
+@pytest.mark.slow
 def test_a_few_optimisation_steps_reduce_the_total_loss():
     model, inputs = _model()
     model.train()

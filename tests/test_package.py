@@ -3,6 +3,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import dmr_jrg_hf
 
 
@@ -11,6 +13,7 @@ def test_every_public_name_resolves():
     assert not missing, f"public names that do not load: {missing}"
 
 
+@pytest.mark.slow
 def test_importing_the_package_loads_no_data_or_plotting_library():
     code = (
         "import sys, dmr_jrg_hf; from transformers import AutoConfig; "

@@ -73,6 +73,7 @@ print(cpu_has_bf16_kernels(), result["mean_step_seconds"] > 0)
 """
 
 
+@pytest.mark.slow
 def test_a_bf16_training_step_runs_with_oneDNN_limited_to_avx2():
     environment = dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX2", OMP_NUM_THREADS="1")
     result = subprocess.run(

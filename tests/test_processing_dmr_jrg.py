@@ -147,6 +147,7 @@ def test_post_process_grounding_converts_cells_and_applies_nms(tiny_processor):
     assert (second.start, second.end, second.rank) == (12.0, 16.0, 2)
 
 
+@pytest.mark.slow
 def test_save_and_load_in_a_fresh_offline_process(tiny_processor, tmp_path):
     tiny_processor.save_pretrained(tmp_path)
     assert not list(tmp_path.glob("*.pkl")) and not list(tmp_path.glob("*.bin"))

@@ -9,6 +9,8 @@ from dmr_jrg_hf.apps.session import SearchSession, paragraph_text, result_rows
 from dmr_jrg_hf.cli import main
 from dmr_jrg_hf.data import synthetic
 
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
+
 gr = pytest.importorskip("gradio", reason="the app extra (gradio) is not installed")
 
 

@@ -12,6 +12,8 @@ from dmr_jrg_hf.data import synthetic
 from dmr_jrg_hf.errors import DataFormatError, InputError
 from dmr_jrg_hf.inference import VideoCorpusIndex, retrieve_and_ground, split_sentences
 
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
+
 
 @pytest.fixture(scope="module")
 def session(app_folders) -> SearchSession:

@@ -7,7 +7,11 @@ import re
 import runpy
 from pathlib import Path
 
+import pytest
+
 from dmr_jrg_hf.apps import app as app_module
+
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

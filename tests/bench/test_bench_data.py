@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from dmr_jrg_hf.bench.data import benchmark_data_preparation, write_activitynet_layout
 from dmr_jrg_hf.data import load_benchmark, open_features
+
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
 
 
 def test_generated_layout_reads_as_activitynet_captions(tmp_path):

@@ -6,6 +6,8 @@ import pytest
 
 from dmr_jrg_hf.bench.evaluation import benchmark_evaluation
 
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
+
 
 def test_every_protocol_is_timed_against_the_plain_forward():
     report = benchmark_evaluation(num_paragraphs=6, model_name="tiny", feature_dim=12, batch_size=4)

@@ -11,6 +11,8 @@ import pytest
 from dmr_jrg_hf.bench import suite
 from dmr_jrg_hf.bench.hardware import machine_limits
 
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 

@@ -8,6 +8,8 @@ import torch
 from dmr_jrg_hf.bench import hardware
 from dmr_jrg_hf.bench.hardware import best_seconds, machine_limits, matmul_flops, read_bandwidth_by_kernel
 
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
+
 
 def test_best_seconds_keeps_the_shortest_call(monkeypatch):
     clock = iter([0.0, 5.0, 10.0, 11.0, 20.0, 23.0])  # timed calls of 5, 1 and 3 seconds

@@ -9,6 +9,8 @@ import pytest
 
 from dmr_jrg_hf.bench.memory import PeakRSS, current_rss_mib, peak_rss_mib
 
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
+
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the peak counter reset is Linux-only")
 def test_peak_rss_sees_a_temporary_allocation():

@@ -19,6 +19,8 @@ from dmr_jrg_hf.bench.model_step import (
 from dmr_jrg_hf.bench.operator_count import OperatorCounter
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
+
 TESTER = DMRJRGModelTester()
 
 

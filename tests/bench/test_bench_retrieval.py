@@ -9,6 +9,8 @@ from dmr_jrg_hf.bench import retrieval
 from dmr_jrg_hf.bench.retrieval import benchmark_retrieval, latency_ms, synthetic_index
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
+
 
 def test_benchmark_retrieval_reports_every_size():
     report = benchmark_retrieval(

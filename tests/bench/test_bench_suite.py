@@ -10,6 +10,8 @@ import torch
 from dmr_jrg_hf.bench import SECTIONS, BenchSettings, check_targets, format_table, run_suite, suite
 from dmr_jrg_hf.errors import ConfigError
 
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
+
 TINY = BenchSettings(
     presets=("tiny",),
     batch_size=2,

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from dmr_jrg_hf.cli import main
 from dmr_jrg_hf.data.readers import write_random_features
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
+
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
 
 
 def _charades_video_ids(annotations) -> set[str]:

@@ -16,6 +16,7 @@ from dmr_jrg_hf.errors import ConfigError
 from dmr_jrg_hf.hub.model_folder import check_model_folder, completion_files
 
 
+@pytest.mark.slow
 def test_help_lists_subcommands():
     result = subprocess.run([sys.executable, "-m", "dmr_jrg_hf.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -50,6 +51,7 @@ def test_usage_errors_exit_2():
     assert error.value.code == 2
 
 
+@pytest.mark.slow
 def test_train_then_evaluate_on_synthetic(tmp_path, capsys):
     run = tmp_path / "run"
     arguments = ["--max-train-paragraphs", "8", "--max-eval-paragraphs", "4", "-q"]
@@ -65,6 +67,7 @@ def test_train_then_evaluate_on_synthetic(tmp_path, capsys):
     assert "query_free_saliency" in results["baselines"]
 
 
+@pytest.mark.slow
 def test_train_logs_and_saves_its_objective(tmp_path, caplog):
     arguments = ["--preset", "tiny", "--epochs", "1", "--max-train-paragraphs", "4", "--eval-every", "0", "-q"]
     with caplog.at_level(logging.INFO, logger="dmr_jrg_hf.training.trainer"):
@@ -76,6 +79,7 @@ def test_train_logs_and_saves_its_objective(tmp_path, caplog):
     assert check_model_folder(tmp_path) and all((tmp_path / name).is_file() for name in completion_files()), "to share"
 
 
+@pytest.mark.slow
 @pytest.mark.portability
 def test_the_same_seed_trains_the_same_weights(tmp_path, capsys):
     arguments = ["--preset", "tiny", "--epochs", "1", "--max-train-paragraphs", "8", "--eval-every", "0", "-q"]
@@ -136,6 +140,7 @@ def test_two_process_cpu_training_gathers_metrics(tmp_path):
             assert gathered[protocol][name] == pytest.approx(value, abs=1e-6), f"{protocol}/{name}"
 
 
+@pytest.mark.slow
 def test_bench_reports_a_model_step(capsys, tmp_path):
     output = tmp_path / "bench.json"
     args = ["bench", "model", "--presets", "tiny", "--steps", "1", "--ablations", "base", "--ablation-preset", "tiny"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from dmr_jrg_hf.cli import main
 from dmr_jrg_hf.inference import VideoCorpusIndex
@@ -56,6 +57,7 @@ def test_search_reports_a_bad_index_folder(model_and_processor, tmp_path, capsys
     assert code == 1 and "not a VideoCorpusIndex folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_search_saves_plots(model_and_processor, test_features, tmp_path, capsys):
     model, processor = model_and_processor
     model.save_pretrained(tmp_path / "model")

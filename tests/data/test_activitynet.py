@@ -21,6 +21,7 @@ def collected(tmp_path_factory, shared_benchmarks):
     return builder.collect()
 
 
+@pytest.mark.slow
 def test_paper_counts(collected):
     rows, report = collected
     counts = {split: len(split_rows) for split, split_rows in rows.items()}

@@ -29,6 +29,7 @@ def generated(annotations, tmp_path_factory):
     return load_benchmark(NAME, annotations, features, feature_dim=12, cache_dir=root / "cache"), lengths
 
 
+@pytest.mark.slow
 def test_paper_counts_with_generated_features(generated):
     data, lengths = generated
     assert {split: data.paragraphs[split].num_rows for split in data.paragraphs} == {"train": 5_338, "test": 1_334}

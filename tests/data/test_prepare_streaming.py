@@ -61,6 +61,7 @@ def test_errors_of_the_writer_thread_reach_the_caller(tmp_path, monkeypatch):
         prepare_benchmark("activitynet_captions", annotations, path, tmp_path / "out", batch_bytes=1_000)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the peak counter reset is Linux-only")
 def test_peak_memory_follows_the_batch_not_the_file(tmp_path):
     increases, sizes = [], []

@@ -55,6 +55,7 @@ def generated(request, shared_benchmarks, tmp_path_factory):
     return name, summary, data, rows
 
 
+@pytest.mark.slow
 def test_the_benchmark_builder_reads_the_official_layout(generated, shared_benchmarks):
     name, summary, data, rows = generated
     assert summary["num_videos"] == len({row["video_id"] for row in rows}) > 5
@@ -69,6 +70,7 @@ def test_the_benchmark_builder_reads_the_official_layout(generated, shared_bench
         assert np.isfinite(features).all()
 
 
+@pytest.mark.slow
 def test_the_same_seed_writes_the_same_features(shared_benchmarks, tmp_path):
     runs = [_generate("charades_sta", shared_benchmarks, tmp_path / str(run), num_paragraphs=5)[1] for run in range(2)]
     reseeded = RealisticFeatureConfig(64, seed=1)
@@ -127,6 +129,7 @@ def test_the_saliency_check_catches_an_energy_leak(generated):
     assert salient > fixed + 0.04, f"{name}, leaky features: saliency {salient:.3f} vs best fixed window {fixed:.3f}"
 
 
+@pytest.mark.slow
 def test_an_oracle_that_knows_the_meanings_finds_the_moments(generated, shared_benchmarks):
     name, _, data, rows = generated
     folder, num_clips, floor = BENCHMARKS[name]
@@ -137,6 +140,7 @@ def test_an_oracle_that_knows_the_meanings_finds_the_moments(generated, shared_b
     assert recall >= floor and recall >= fixed + 0.15, f"{name}: oracle {recall:.3f}, best fixed window {fixed:.3f}"
 
 
+@pytest.mark.slow
 def test_the_oracle_check_fails_when_noise_hides_the_meaning(shared_benchmarks, tmp_path):
     """Positive control: with noise 30 times the signal the same oracle no longer finds the moments."""
     noisy = RealisticFeatureConfig(feature_dim=64, noise_std=30.0)

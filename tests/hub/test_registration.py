@@ -6,6 +6,7 @@ import os
 import sys
 
 import numpy as np
+import pytest
 from hub_helpers import REPO_ROOT, assert_same_outputs, model_outputs, run_command
 from transformers import AutoConfig, AutoModel, AutoProcessor
 
@@ -31,6 +32,7 @@ def test_auto_processor_resolves_after_import(saved):
     assert type(processor) is DMRJRGProcessor and processor.video_feature_spec["name"] == "i3d"
 
 
+@pytest.mark.slow
 def test_auto_classes_in_a_fresh_offline_process(saved, tmp_path):
     script = (
         "import sys, dmr_jrg_hf\n"

@@ -41,6 +41,7 @@ def test_export_needs_a_saved_model(tmp_path):
     assert not list(tmp_path.iterdir()), "nothing written into a folder without a model"
 
 
+@pytest.mark.slow
 def test_trust_remote_code_without_the_package(saved, tmp_path):
     found, stdout = load_isolated(str(saved.folder), saved, tmp_path)
     model_module, config_name, processor_module = stdout.split()[-3:]

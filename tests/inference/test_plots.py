@@ -108,6 +108,7 @@ def test_timeline_without_ground_truth_has_no_truth_boxes():
     assert len(_patches(axes, "predicted:")) == 2 and not _patches(axes, "truth:")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "num_sentences, duration, tick_pattern",
     [
@@ -186,6 +187,7 @@ def test_score_maps_accept_a_tensor_and_draw_no_boxes_by_default():
     assert panels[1].get_title(loc="left") == "2. sentence 2"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_sentences, num_clips", [(1, 16), (7, 64), (15, 32)])
 def test_score_maps_labels_do_not_overlap(num_sentences, num_clips):
     maps, mask = _maps(num_sentences, num_clips)
@@ -263,6 +265,7 @@ def test_save_figure_png_and_svg(tmp_path):
         save_figure(figure, tmp_path / "timeline.jpg")
 
 
+@pytest.mark.slow
 def test_save_query_plots_on_a_real_query(model_and_processor, corpus, index, tmp_path):
     model, processor = model_and_processor
     row = corpus.paragraphs["test"][0]
@@ -290,6 +293,7 @@ def test_predicted_cells_are_the_best_cells_of_the_score_maps(model_and_processo
         assert maps[m, i, j] == pytest.approx(maps[m][processor.map_mask].max(), abs=1e-6), f"sentence {m}: best cell"
 
 
+@pytest.mark.slow
 def test_importing_the_package_does_not_import_matplotlib():
     code = (
         "import sys, dmr_jrg_hf, dmr_jrg_hf.inference as inference\n"

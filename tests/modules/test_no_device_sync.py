@@ -56,6 +56,7 @@ def test_encoders_map_and_local_branch_forward_backward_run_on_meta(tan_implemen
     assert model.local_branch.temporal_adjacent_network.layers[0].weight.grad.device.type == "meta"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tan_implementation", ["valid_cells", "dense"])
 def test_the_whole_training_step_runs_on_meta(tan_implementation):
     config, inputs = TESTER.prepare_config_and_inputs(tan_implementation=tan_implementation)
