@@ -5,12 +5,13 @@ The plotting functions of `dmr_jrg_hf.inference.plots` (``plot_timeline``, ``plo
 ``viz`` extra) on first use only, so importing the package does not.
 """
 
-from .index import BACKENDS, VideoCorpusIndex, check_feature_spec, resolve_feature_source
+from .index import BACKENDS, VideoCorpusIndex, check_extractor, check_feature_spec, resolve_feature_source
 from .search import encode_paragraphs, ground, retrieve, retrieve_and_ground, sentence_score_maps, split_sentences
 
 __all__ = [
     "BACKENDS",
     "VideoCorpusIndex",
+    "check_extractor",
     "check_feature_spec",
     "encode_paragraphs",
     "ground",
