@@ -45,7 +45,13 @@ def _paths_of(source: str | Path | Sequence[str | Path]) -> list[Path]:
         return [Path(item).expanduser() for item in source]
     path = Path(source).expanduser()
     if path.is_dir():
-        return sorted(item for item in path.rglob("*") if item.is_file() and item.suffix.lower() in VIDEO_EXTENSIONS)
+        return sorted(
+            item
+            for item in path.rglob("*")
+            if item.is_file()
+            and item.suffix.lower() in VIDEO_EXTENSIONS
+            and not any(part.startswith(".") for part in item.relative_to(path).parts)  # ._x.mp4 of macOS, .git/...
+        )
     if path.suffix.lower() in VIDEO_EXTENSIONS:
         return [path]
     if not path.is_file():
@@ -61,9 +67,10 @@ def list_videos(source: str | Path | Sequence[str | Path]) -> dict[str, Path]:
     """``{video_id: path}`` of the videos to extract, in the order given (a folder: sorted, with subfolders).
 
     Args:
-        source: a folder (every file with a video extension, `VIDEO_EXTENSIONS`, in it and its subfolders), a video
-            file, a text file listing one video path per line (relative to the list's folder), or a list of paths.
-            Listed paths are taken as they are: a missing or unreadable one is reported per video when extracted.
+        source: a folder (every file with a video extension, `VIDEO_EXTENSIONS`, in it and its subfolders, hidden
+            files and folders left out), a video file, a text file listing one video path per line (relative to the
+            list's folder), or a list of paths. Listed paths are taken as they are: a missing or unreadable one is
+            reported per video when extracted.
 
     Raises:
         ConfigError: the folder or list does not exist, or lists no video.

@@ -178,7 +178,7 @@ class HDF5FeatureWriter:
             with h5py.File(temporary, "w") as output:
                 if self.path.exists():
                     with h5py.File(self.path, "r") as previous:
-                        for video_id in previous:
+                        for video_id in set(previous) - set(staged):  # a merge killed after its rename: staged wins
                             previous.copy(previous[video_id], output, name=video_id)
                 for video_id in staged:
                     self._copy_staged(output, video_id)

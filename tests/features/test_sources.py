@@ -11,7 +11,7 @@ from dmr_jrg_hf.features import list_videos
 
 
 def test_a_folder_gives_its_video_files_sorted_with_subfolders(tmp_path):
-    for name in ("b.mp4", "a.MKV", "notes.txt", "sub/c.webm", "sub/d.wav"):
+    for name in ("b.mp4", "a.MKV", "notes.txt", "sub/c.webm", "sub/d.wav", "._b.mp4", ".cache/e.mp4"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).touch()
     assert list_videos(tmp_path) == {"a": tmp_path / "a.MKV", "b": tmp_path / "b.mp4", "c": tmp_path / "sub/c.webm"}

@@ -3,6 +3,8 @@ half-way leaves no half video behind."""
 
 from __future__ import annotations
 
+import shutil
+
 import h5py
 import numpy as np
 import pytest
@@ -73,6 +75,22 @@ def test_hdf5_file_is_extended_with_new_videos(tmp_path):
     assert sorted(reader) == ["v1", "v2"]
     np.testing.assert_array_equal(reader["v1"], _features(3, 0))
     assert reader.video_metadata("v1")["duration"] == 3.0, "copied videos keep their metadata"
+
+
+def test_a_merge_killed_after_its_rename_is_finished_by_the_next_run(tmp_path):
+    path = tmp_path / "features.hdf5"
+    writer = HDF5FeatureWriter(path, ENCODER, 1.0)
+    writer.write("v1", _features(3, 0), _metadata(3.0, 3))
+    staged = tmp_path / "kept.partial"
+    shutil.copytree(tmp_path / "features.hdf5.partial", staged)
+    writer.finish()
+    shutil.copytree(staged, tmp_path / "features.hdf5.partial")  # the file has v1, and so has <file>.partial
+    resumed = HDF5FeatureWriter(path, ENCODER, 1.0)
+    assert resumed.completed() == {"v1"}
+    resumed.write("v2", _features(2, 1), _metadata(2.0, 2))
+    resumed.finish()
+    assert sorted(open_features(path)) == ["v1", "v2"]
+    assert not (tmp_path / "features.hdf5.partial").exists()
 
 
 def test_npy_folder_layout_and_metadata(tmp_path):
