@@ -246,8 +246,8 @@ class VideoCorpusIndex:
         Args:
             model (DMRJRGModel): with the retrieval branch (``use_retrieval_branch=True``).
             processor (DMRJRGProcessor): its processor.
-            durations (Mapping[str, float], optional): seconds per video; else the dataset's column, else
-                ``T / feature_rate``.
+            durations (Mapping[str, float], optional): seconds per video; else the durations the feature file records
+                (``extract-features`` writes them) or the dataset's column, else ``T / feature_rate``.
             feature_rate (float, optional): frames per second of the features (default: the rate recorded in the
                 feature file, else the processor's ``video_feature_spec['rate_per_second']``); checked against the
                 spec, as is the encoder recorded in the feature file.
