@@ -18,7 +18,7 @@ $(STAMP): setup.py pyproject.toml Makefile
 	@# the CPU wheel of torch first: an unpinned torch would pull a multi-GB CUDA build
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
-	$(BIN)/python -m pip install --quiet -e ".[dev,faiss,tensorboard,viz,app]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,faiss,tensorboard,viz,app,video]"
 	touch $(STAMP)
 
 demo: setup

@@ -28,6 +28,7 @@ EXTRAS_REQUIRE = {
     "tensorboard": ["tensorboard>=2.15"],
     "viz": ["matplotlib>=3.8"],
     "app": ["gradio>=6.0,<7", "matplotlib>=3.8"],
+    "video": ["av>=18.1"],  # PyAV decodes video files for `dmr-jrg extract-features` (its wheels bundle FFmpeg)
 }
 
 setup(

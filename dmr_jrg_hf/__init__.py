@@ -19,6 +19,7 @@ _SUBMODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     "configuration_dmr_jrg": ("ABLATION_PRESETS", "PRESETS", "DMRJRGConfig"),
     "data": ("BENCHMARKS", "generate_synthetic_benchmark", "load_benchmark", "prepare_benchmark"),
     "errors": ("ConfigError", "DataFormatError", "DMRJRGError", "InputError"),
+    "features": ("extract_features",),
     "hub": ("push_benchmark_to_hub", "push_model_to_hub", "save_for_hub", "write_model_card"),
     "inference": ("DMRJRGPredictor", "VideoCorpusIndex", "ground", "retrieve", "retrieve_and_ground"),
     "metrics": ("evaluate_all", "format_results_table", "load_metric"),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, DataFormatError, DMRJRGError, InputError
+from .features.command import add_extract_features_arguments, add_index_videos_arguments
 from .validation import check_positive_int
 
 __all__ = ["main", "build_parser", "parse_overrides"]
@@ -22,7 +23,7 @@ __all__ = ["main", "build_parser", "parse_overrides"]
 logger = logging.getLogger("dmr_jrg_hf")
 
 # Commands that run long enough for the thread count to matter: they log it.
-_THREADED_COMMANDS = ("demo", "train", "evaluate", "index", "search", "app")
+_THREADED_COMMANDS = ("demo", "train", "evaluate", "extract-features", "index", "search", "app")
 
 
 def _positive_int(text: str) -> int:
@@ -110,6 +111,7 @@ def _limit(rows: list, count: int | None) -> list:
 
 def _run_train(args: argparse.Namespace) -> int:
     from .configuration_dmr_jrg import DMRJRGConfig
+    from .features.spec import extractor_spec
     from .hub import complete_model_folder
     from .model_builder import build_model_and_processor
     from .training import DMRJRGTrainer, TrainingArguments
@@ -130,7 +132,12 @@ def _run_train(args: argparse.Namespace) -> int:
         else DMRJRGConfig.from_preset(args.preset, ablation=args.ablation, objective=args.objective, **overrides)
     )
     model, processor = build_model_and_processor(
-        config, train_rows, features=features, word_vectors=args.word_vectors, seed=args.seed
+        config,
+        train_rows,
+        features=features,
+        word_vectors=args.word_vectors,
+        video_feature_spec=extractor_spec(features),  # encoder and rate of extracted features (None: benchmark)
+        seed=args.seed,
     )
     training_args = TrainingArguments(
         output_dir=args.output_dir,
@@ -236,17 +243,24 @@ def _run_index(args: argparse.Namespace) -> int:
         raise ConfigError("--add extends the index in --output-dir and --overwrite replaces it: pass one of them")
     if not args.add:
         check_index_target(args.output_dir, args.overwrite)
+    if not args.features and not args.videos:
+        raise ConfigError("pass --features FILE_OR_DIR (extracted features) or --videos DIR (video files)")
     durations = _read_durations(args.durations)
     model, processor = load_pretrained(args.model)
+    features = args.features
+    if args.videos:  # extraction first, into --features (default OUTPUT_DIR.features.hdf5 beside the index)
+        from .features.command import features_of_videos
+
+        features = features_of_videos(processor, args)
     options = {"durations": durations, "feature_rate": args.feature_rate, "batch_size": args.batch_size}
     if args.add:
         index = VideoCorpusIndex.load(args.output_dir, backend=args.backend)
-        index.add(model, processor, args.features, show_progress=not args.quiet, **options)
+        index.add(model, processor, features, show_progress=not args.quiet, **options)
     else:
         index = VideoCorpusIndex.build(
             model,
             processor,
-            args.features,
+            features,
             backend=args.backend or "exact",
             store_clip_features=not args.no_clip_features,
             show_progress=not args.quiet,
@@ -256,6 +270,12 @@ def _run_index(args: argparse.Namespace) -> int:
     summary = {"videos": len(index), "index_mb": index.memory_bytes / 2**20, "output_dir": args.output_dir}
     _emit(summary, args.output)
     return 0
+
+
+def _run_extract_features(args: argparse.Namespace) -> int:
+    from .features.command import run_extract_features
+
+    return run_extract_features(args)
 
 
 def _format_search_table(paragraphs: list[str], results: list[list]) -> str:
@@ -484,9 +504,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(bench, threads=False)  # bench has its own --threads
     bench.set_defaults(run=_run_bench)
 
+    extract = commands.add_parser(
+        "extract-features", help="video files -> frame features (HDF5 or npy folder)", formatter_class=formatter
+    )
+    add_extract_features_arguments(extract)
+    _add_threads(extract)
+    extract.set_defaults(run=_run_extract_features)
+
     index = commands.add_parser("index", help="video features -> corpus index folder", formatter_class=formatter)
     index.add_argument("--model", required=True, help="saved model folder or Hub repo id")
-    index.add_argument("--features", required=True, help="HDF5 file or folder of {video_id}.npy features")
+    index.add_argument("--features", help="HDF5 file or folder of {video_id}.npy features (with --videos: written)")
+    add_index_videos_arguments(index)
     index.add_argument("--durations", help="JSON file {video_id: seconds} (default: frames / --feature-rate)")
     index.add_argument("--feature-rate", type=float, help="feature frames per second (default: the model's spec)")
     index.add_argument("--batch-size", type=_positive_int, default=64)

@@ -42,7 +42,11 @@ class DMRJRGProcessor(ProcessorMixin):
         num_sampled_frames (int): frames every video is averaged to before pooling to K clips.
         word_mask_ratio (float): share of each sentence's words masked for reconstruction (at least one).
         feature_dim (int, optional): D expected from the video features; checked on every call.
-        video_feature_spec (dict, optional): the feature extractor (name, rate, dimension, normalisation).
+        video_feature_spec (dict, optional): the feature extractor: ``name``, ``rate_per_second``, ``feature_dim``
+            and, for features from ``dmr-jrg extract-features``, ``encoder`` (Hub id or folder) and
+            ``frames_per_row`` (`dmr_jrg_hf.features.extractor_spec` builds it from a feature file). Every key is
+            optional (absent = unknown, not checked); indexing checks the rate and the encoder of new features
+            against it (`dmr_jrg_hf.inference.check_feature_spec`).
         nms_threshold (float): default IoU threshold of `post_process_grounding`.
         seed (int): base seed of the word masking.
 

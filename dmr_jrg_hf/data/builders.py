@@ -204,6 +204,7 @@ class BenchmarkBuilder(datasets.GeneratorBasedBuilder):
         kept = [row for row in rows if row["video_id"] not in missing_set]
         for video_id in dict.fromkeys(row["video_id"] for row in kept):
             reader.shape(video_id)
+        _warn_on_duration_mismatch(split, kept, reader)
         for row in rows:
             if row["video_id"] in missing_set:
                 report.add(
@@ -226,6 +227,31 @@ class BenchmarkBuilder(datasets.GeneratorBasedBuilder):
             if self.config.embed_features:
                 row = {**row, FEATURE_COLUMN: self.feature_reader[row["video_id"]]}
             yield Key(0, index), row
+
+
+def _warn_on_duration_mismatch(split: str, rows: list[dict[str, Any]], reader: VideoFeatureReader) -> None:
+    """Log the videos whose feature file records a duration (``extract-features`` does) that differs from the
+    annotation's by more than 1 s and 5 %: features and annotations of different cuts of a video. The annotation's
+    duration is kept (moments are in its time base)."""
+    recorded = reader.durations()
+    different = {
+        row["video_id"]: (row["duration"], recorded[row["video_id"]])
+        for row in rows
+        if row["video_id"] in recorded
+        and abs(recorded[row["video_id"]] - row["duration"]) > max(1.0, 0.05 * row["duration"])
+    }
+    if different:
+        video_id, (annotated, extracted) = next(iter(different.items()))
+        logger.warning(
+            "%s: %d video(s) last differently in the annotations and in %s (e.g. %r: %.1f s annotated, %.1f s "
+            "decoded); the annotated durations are used",
+            split,
+            len(different),
+            reader.path.name,
+            video_id,
+            annotated,
+            extracted,
+        )
 
 
 class ActivityNetCaptionsBuilder(BenchmarkBuilder):

@@ -201,8 +201,9 @@ def render_dataset_card(spec: BenchmarkSpec, report: PreparationReport, video_co
     Args:
         spec (BenchmarkSpec): the benchmark's metadata.
         report (PreparationReport): preparation report with its statistics.
-        video_counts (dict, optional): ``videos``, ``frames``, ``shards``, ``feature_dim``, ``source`` of the
-            ``videos`` config; None when no features were exported.
+        video_counts (dict, optional): ``videos``, ``frames``, ``shards``, ``feature_dim``, ``source`` and
+            ``extractor`` (the feature file's metadata: ``encoder`` and ``fps`` when ``extract-features`` wrote it) of
+            the ``videos`` config; None when no features were exported.
     """
     header = "\n".join(
         [
@@ -223,6 +224,9 @@ def render_dataset_card(spec: BenchmarkSpec, report: PreparationReport, video_co
             f"of D = {dim} (`video_features`, float32 `Array2D((None, {dim}))`), from `{video_counts['source']}`, "
             f"in {video_counts['shards']} parquet shard(s)."
         )
+        extractor = video_counts.get("extractor") or {}
+        if "encoder" in extractor and "fps" in extractor:
+            videos += f" Extracted with `{extractor['encoder']}` at {extractor['fps']:g} feature rows per second."
     body = f"""
 # {spec.pretty_name}
 
@@ -290,7 +294,7 @@ def _write_folder(
         videos = {row["video_id"]: row["duration"] for split_rows in rows.values() for row in split_rows}
         reader = builder.feature_reader
         video_counts = _write_video_shards(reader, videos.items(), out_dir / "videos", max_shard_size, batch_bytes)
-        video_counts.update(feature_dim=reader.feature_dim, source=reader.path.name)
+        video_counts.update(feature_dim=reader.feature_dim, source=reader.path.name, extractor=reader.file_metadata())
         reader.close()
     report.to_json(out_dir / "report.json")
     report.write_jsonl(out_dir / "skipped.jsonl")

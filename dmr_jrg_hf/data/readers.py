@@ -7,7 +7,10 @@ Layouts:
 - ``npy``: a folder of ``{video_id}.npy`` files (I3D, CLIP, SlowFast features).
 
 A reader is a ``Mapping[str, np.ndarray]``: it opens its file once, reads one video per access and returns it as
-float32 ``(T, D)``, after checking the rank, the feature dimension and that every value is finite.
+float32 ``(T, D)``, after checking the rank, the feature dimension and that every value is finite. Files written by
+``dmr-jrg extract-features`` also carry metadata (HDF5 attributes, or JSON files beside the ``.npy`` files; see
+`dmr_jrg_hf.features.spec`): `file_metadata`, `video_metadata` and `durations` read it, and return nothing for the
+benchmark files, which have none.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ import h5py
 import numpy as np
 
 from ..errors import DataFormatError
+from ..files import read_json_file
 
 __all__ = [
+    "EXTRACTION_FILE",
     "FEATURE_LAYOUTS",
     "FeatureNotFoundError",
+    "FeatureSubset",
     "HDF5FeatureReader",
     "NpyFolderFeatureReader",
     "VideoFeatureReader",
@@ -38,6 +44,13 @@ logger = logging.getLogger(__name__)
 FEATURE_LAYOUTS = ("activitynet", "charades", "tacos", "npy")
 _HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 _GROUP_DATASET_KEY = "c3d_features"
+EXTRACTION_FILE = "extraction.json"  # file-level metadata of an npy folder written by extract-features
+
+
+def _plain(value: Any) -> Any:
+    """An HDF5 attribute as a plain Python value (NumPy scalars to numbers, byte strings to str)."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 class FeatureNotFoundError(DataFormatError, KeyError):
@@ -68,6 +81,38 @@ class VideoFeatureReader(Mapping[str, np.ndarray]):
 
     def _list_keys(self) -> list[str]:
         raise NotImplementedError
+
+    def file_metadata(self) -> dict[str, Any]:
+        """Metadata of the whole file (the extractor: ``encoder``, ``fps``, ...); empty when the file has none."""
+        return {}
+
+    def video_metadata(self, video_id: str) -> dict[str, Any]:
+        """Metadata of one video (``duration``, ``fps``, ``encoder``, ``num_frames``, ...); empty when it has none.
+
+        Raises:
+            FeatureNotFoundError: the video is not in the file.
+        """
+        if video_id not in self:
+            raise self._missing(video_id)
+        return self._video_metadata(video_id)
+
+    def _video_metadata(self, video_id: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def durations(self) -> dict[str, float]:
+        """``{video_id: seconds}`` of the videos whose metadata records their duration.
+
+        Only files with file-level metadata (written by ``extract-features``) are searched: for the benchmark files,
+        which have none, this returns ``{}`` without visiting every video.
+        """
+        if not self.file_metadata():
+            return {}
+        durations = {}
+        for video_id in self:
+            duration = self._video_metadata(video_id).get("duration")
+            if duration is not None:
+                durations[video_id] = float(duration)
+        return durations
 
     def _missing(self, video_id: str) -> FeatureNotFoundError:
         return FeatureNotFoundError(f"video {video_id!r} is not in {self.path}")
@@ -186,6 +231,12 @@ class HDF5FeatureReader(VideoFeatureReader):
     def _list_keys(self) -> list[str]:
         return list(self.file.keys())
 
+    def file_metadata(self) -> dict[str, Any]:
+        return {key: _plain(value) for key, value in self.file.attrs.items()}
+
+    def _video_metadata(self, video_id: str) -> dict[str, Any]:
+        return {key: _plain(value) for key, value in self._dataset(video_id).attrs.items()}
+
     def __contains__(self, video_id: object) -> bool:
         return isinstance(video_id, str) and bool(video_id) and video_id in self.file
 
@@ -232,8 +283,62 @@ class NpyFolderFeatureReader(VideoFeatureReader):
     def _list_keys(self) -> list[str]:
         return sorted(path.stem for path in self.path.glob("*.npy"))
 
+    def _json_object(self, path: Path) -> dict[str, Any]:
+        if not path.is_file():
+            return {}
+        content = read_json_file(path)
+        if not isinstance(content, dict):
+            raise DataFormatError(f"{path}: expected a JSON object of metadata, got {type(content).__name__}")
+        return content
+
+    def file_metadata(self) -> dict[str, Any]:
+        return self._json_object(self.path / EXTRACTION_FILE)
+
+    def _video_metadata(self, video_id: str) -> dict[str, Any]:
+        return self._json_object(self.path / f"{video_id}.json")
+
     def __contains__(self, video_id: object) -> bool:
         return isinstance(video_id, str) and "/" not in video_id and self._file_of(video_id).is_file()
+
+
+class FeatureSubset(VideoFeatureReader):
+    """Some of the videos of another reader, with their metadata (e.g. the videos of one extraction run in a feature
+    file that holds more).
+
+    Args:
+        reader (VideoFeatureReader): the full reader.
+        video_ids (iterable of str): the videos kept, in this order.
+
+    Raises:
+        FeatureNotFoundError: a video id is not in ``reader``.
+    """
+
+    def __init__(self, reader: VideoFeatureReader, video_ids: Iterable[str]):
+        super().__init__(reader.path, reader.feature_dim)
+        self.reader = reader
+        self._keys = list(dict.fromkeys(video_ids))
+        absent = [video_id for video_id in self._keys if video_id not in reader]
+        if absent:
+            raise reader._missing(absent[0])
+        self._members = set(self._keys)
+
+    def _read(self, video_id: str) -> np.ndarray:
+        return self.reader._read(video_id)
+
+    def _raw_shape(self, video_id: str) -> tuple[tuple[int, ...], Any]:
+        return self.reader._raw_shape(video_id)
+
+    def __contains__(self, video_id: object) -> bool:
+        return video_id in self._members
+
+    def file_metadata(self) -> dict[str, Any]:
+        return self.reader.file_metadata()
+
+    def _video_metadata(self, video_id: str) -> dict[str, Any]:
+        return self.reader._video_metadata(video_id)
+
+    def close(self) -> None:
+        self.reader.close()
 
 
 def open_features(

@@ -19,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataFormatError, InputError
+from ..features.spec import same_encoder
 from ..validation import check_positive_int, check_positive_seconds
 from .fingerprint import model_fingerprint
 from .index_files import read_index_folder, write_index_folder
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from ..modeling_dmr_jrg import DMRJRGModel
     from ..processing_dmr_jrg import DMRJRGProcessor
 
-__all__ = ["BACKENDS", "VideoCorpusIndex", "check_feature_spec", "resolve_feature_source"]
+__all__ = ["BACKENDS", "VideoCorpusIndex", "check_extractor", "check_feature_spec", "resolve_feature_source"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,17 +37,59 @@ BACKENDS = ("exact", "int8", "faiss")
 _MODEL_FIELDS = ("num_clips", "feature_dim", "hidden_size", "num_sampled_frames", "map_scale_layers")
 
 
-def check_feature_spec(processor, feature_dim: int, video_id: str, feature_rate: float | None = None) -> None:
+def check_extractor(
+    processor, subject: str, feature_rate: float | None = None, feature_encoder: str | None = None
+) -> None:
+    """Check the rate and the encoder of features against the processor's ``video_feature_spec``.
+
+    A key absent on either side is not compared: processors saved before the spec recorded encoders, benchmark
+    features and in-memory arrays carry no encoder, and a spec without ``rate_per_second`` accepts any rate.
+
+    Args:
+        processor (DMRJRGProcessor): holds ``video_feature_spec`` (``encoder``, ``rate_per_second``, ...).
+        subject (str): what the features belong to, named in the error (``"video 'v1'"``).
+        feature_rate (float, optional): feature rows per second of the features.
+        feature_encoder (str, optional): the encoder that produced them (Hub id or folder).
+
+    Raises:
+        InputError: the rate or the encoder differs from what the model was trained with.
+    """
+    spec = dict(processor.video_feature_spec or {})
+    described = ", ".join(f"{key}={value}" for key, value in spec.items()) or "no extractor description saved"
+    expected_rate = spec.get("rate_per_second")
+    if feature_rate is not None and expected_rate is not None and not np.isclose(feature_rate, expected_rate):
+        raise InputError(
+            f"{subject}: features at {feature_rate} per second, but this model expects "
+            f"{expected_rate} per second ({described})"
+        )
+    expected_encoder = spec.get("encoder")
+    if feature_encoder and expected_encoder and not same_encoder(str(feature_encoder), str(expected_encoder)):
+        raise InputError(
+            f"{subject}: features of encoder {feature_encoder!r}, but this model was trained on features of "
+            f"{expected_encoder!r} ({described}); extract them again with --encoder {expected_encoder}"
+        )
+
+
+def check_feature_spec(
+    processor,
+    feature_dim: int,
+    video_id: str,
+    feature_rate: float | None = None,
+    feature_encoder: str | None = None,
+) -> None:
     """Check user features against the processor's feature-extractor description (``video_feature_spec``).
 
     Args:
-        processor (DMRJRGProcessor): holds ``feature_dim`` and ``video_feature_spec`` (name, ``rate_per_second``, ...).
+        processor (DMRJRGProcessor): holds ``feature_dim`` and ``video_feature_spec`` (name, ``encoder``,
+            ``rate_per_second``, ...).
         feature_dim (int): D of the features passed.
         video_id (str): named in the error.
         feature_rate (float, optional): frames per second of the features passed; checked when the spec has a rate.
+        feature_encoder (str, optional): the encoder recorded with the features; checked when the spec has one
+            (`check_extractor`).
 
     Raises:
-        InputError: the dimension or the rate differs from what the model was trained with.
+        InputError: the dimension, the rate or the encoder differs from what the model was trained with.
     """
     spec = dict(processor.video_feature_spec or {})
     described = ", ".join(f"{key}={value}" for key, value in spec.items()) or "no extractor description saved"
@@ -56,12 +99,7 @@ def check_feature_spec(processor, feature_dim: int, video_id: str, feature_rate:
             f"video {video_id!r}: features have dimension {feature_dim}, but this model expects {expected_dim} "
             f"({described}); extract features with the same extractor the model was trained with"
         )
-    expected_rate = spec.get("rate_per_second")
-    if feature_rate is not None and expected_rate is not None and not np.isclose(feature_rate, expected_rate):
-        raise InputError(
-            f"video {video_id!r}: features at {feature_rate} per second, but this model expects "
-            f"{expected_rate} per second ({described})"
-        )
+    check_extractor(processor, f"video {video_id!r}", feature_rate, feature_encoder)
 
 
 def resolve_feature_source(source) -> tuple[Mapping[str, np.ndarray], dict[str, float]]:
@@ -69,7 +107,8 @@ def resolve_feature_source(source) -> tuple[Mapping[str, np.ndarray], dict[str, 
 
     Returns:
         tuple: (``Mapping[str, np.ndarray]`` of ``(T, D)`` features, ``{video_id: duration}`` when the source has
-        durations, else empty).
+        durations, else empty). A feature file written by ``extract-features`` records every video's duration; the
+        benchmark files record none.
 
     Raises:
         DataFormatError: a Dataset without ``video_id`` and a feature column, or an unreadable path.
@@ -77,7 +116,9 @@ def resolve_feature_source(source) -> tuple[Mapping[str, np.ndarray], dict[str, 
     if isinstance(source, str | Path):
         from ..data.readers import open_features
 
-        return open_features(source), {}
+        source = open_features(source)
+    if isinstance(source, Mapping) and callable(getattr(source, "durations", None)):  # a VideoFeatureReader
+        return source, source.durations()
     if isinstance(source, Mapping):
         return source, {}
     columns = getattr(source, "column_names", None)
@@ -209,10 +250,11 @@ class VideoCorpusIndex:
         Args:
             model (DMRJRGModel): with the retrieval branch (``use_retrieval_branch=True``).
             processor (DMRJRGProcessor): its processor.
-            durations (Mapping[str, float], optional): seconds per video; else the dataset's column, else
-                ``T / feature_rate``.
-            feature_rate (float, optional): frames per second of the features (default: the processor's
-                ``video_feature_spec['rate_per_second']``); checked against the spec.
+            durations (Mapping[str, float], optional): seconds per video; else the durations the feature file records
+                (``extract-features`` writes them) or the dataset's column, else ``T / feature_rate``.
+            feature_rate (float, optional): frames per second of the features (default: the rate recorded in the
+                feature file, else the processor's ``video_feature_spec['rate_per_second']``); checked against the
+                spec, as is the encoder recorded in the feature file.
             batch_size (int): videos per encoder batch.
             store_clip_features (bool): keep the pooled clips for grounding (``num_clips * feature_dim`` floats per
                 video); without them only retrieval works.
@@ -277,7 +319,9 @@ class VideoCorpusIndex:
     ):
         arrays = [np.asarray(source[video_id]) for video_id in video_ids]
         for video_id, array in zip(video_ids, arrays, strict=True):
-            check_feature_spec(processor, array.shape[-1], video_id, feature_rate)
+            recorded = _recorded_metadata(source, video_id)
+            rate_of_video = feature_rate if feature_rate is not None else recorded.get("fps")
+            check_feature_spec(processor, array.shape[-1], video_id, rate_of_video, recorded.get("encoder"))
         durations = [_duration_of(v, len(a), known_durations, rate) for v, a in zip(video_ids, arrays, strict=True)]
         inputs = processor(video_features=arrays, durations=durations, video_ids=video_ids)
         device = next(model.parameters()).device
@@ -453,6 +497,12 @@ class VideoCorpusIndex:
             model_fingerprint=metadata.get("model_fingerprint"),
             allow_model_mismatch=allow_model_mismatch,
         )
+
+
+def _recorded_metadata(source, video_id: str) -> dict[str, Any]:
+    """What a feature file records about a video (`VideoFeatureReader.video_metadata`); empty for other sources."""
+    read = getattr(source, "video_metadata", None)
+    return read(video_id) if callable(read) else {}
 
 
 def _describe(features) -> str:
