@@ -8,7 +8,6 @@ import json
 import shutil
 
 import pytest
-import torch
 from video_helpers import write_video
 
 from dmr_jrg_hf.cli import main
@@ -17,6 +16,7 @@ from dmr_jrg_hf.data import open_features
 from dmr_jrg_hf.errors import InputError
 from dmr_jrg_hf.features import extract_features
 from dmr_jrg_hf.inference import VideoCorpusIndex
+from dmr_jrg_hf.model_builder import build_model_and_processor
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
@@ -35,11 +35,8 @@ def videos(tmp_path):
 
 def _model(spec: dict | None):
     config = DMRJRGConfig.from_preset("tiny", feature_dim=16)
-    processor = DMRJRGProcessor.from_corpus(SENTENCES, config=config, video_feature_spec=spec, seed=0)
-    torch.manual_seed(0)
-    model = DMRJRGModel(config).eval()
-    model.set_word_vectors(processor.word_vectors)
-    return model, processor
+    model, processor = build_model_and_processor(config, [{"sentences": SENTENCES}], video_feature_spec=spec)
+    return model.eval(), processor
 
 
 def _save(folder, spec: dict | None):
