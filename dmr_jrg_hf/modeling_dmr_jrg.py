@@ -40,15 +40,9 @@ class DMRJRGModelOutput(ModelOutput):
     Args:
         loss (torch.FloatTensor scalar): Eq. 23, ``Σ weight · term`` with the ``*_loss_weight`` fields of the config.
         retrieval_loss (torch.FloatTensor scalar): ``L_cmr = L_trip + β1·L_nce`` (VPCMR, Eq. 2-7).
-        local_loss (torch.FloatTensor scalar): ``L_local = L_rec + rank_loss_weight·L_rank`` (VTC-LD, Eq. 13), plus
-            the weighted intra-video contrast and reconstruction pseudo-label terms when they are on (not in the
-            paper).
+        local_loss (torch.FloatTensor scalar): ``L_local = L_rec + rank_loss_weight·L_rank`` (VTC-LD, Eq. 13).
         reconstruction_loss (torch.FloatTensor scalar): ``L_rec`` (Eq. 11).
         rank_loss (torch.FloatTensor scalar): ``L_rank`` (Eq. 12).
-        intra_video_contrast_loss (torch.FloatTensor scalar): `intra_video_contrast_loss` (with
-            ``intra_video_contrast_weight > 0`` only).
-        reconstruction_pseudo_label_loss (torch.FloatTensor scalar): BCE of ``P_m`` against the soft IoU labels of
-            its best-reconstructing proposal (with ``reconstruction_pseudo_label_weight > 0`` only; not in the paper).
         clip_alignment_loss (torch.FloatTensor scalar): sentence-clip multiple-instance alignment
             (`clip_alignment_loss`; with ``clip_alignment_weight > 0`` only; not in the paper).
         alignment_pseudo_label_loss (torch.FloatTensor scalar): BCE of ``P_m`` against the soft IoU labels of the
@@ -74,8 +68,6 @@ class DMRJRGModelOutput(ModelOutput):
     local_loss: torch.FloatTensor | None = None
     reconstruction_loss: torch.FloatTensor | None = None
     rank_loss: torch.FloatTensor | None = None
-    intra_video_contrast_loss: torch.FloatTensor | None = None
-    reconstruction_pseudo_label_loss: torch.FloatTensor | None = None
     clip_alignment_loss: torch.FloatTensor | None = None
     alignment_pseudo_label_loss: torch.FloatTensor | None = None
     global_loss: torch.FloatTensor | None = None
@@ -431,17 +423,6 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         local = self.local_branch.loss(output.score_maps, top_cells, clips, masked_states, **inputs)
         output.reconstruction_loss, output.rank_loss = local.reconstruction, local.rank
         output.local_loss = local.reconstruction + config.rank_loss_weight * local.rank
-        if local.intra_video_contrast is not None:
-            output.intra_video_contrast_loss = local.intra_video_contrast
-            output.local_loss = output.local_loss + config.intra_video_contrast_weight * local.intra_video_contrast
-        if config.reconstruction_pseudo_label_weight > 0:
-            real_logits = logits.flatten(0, 1).index_select(0, inputs["sentence_index"])  # (num_real, K, K)
-            output.reconstruction_pseudo_label_loss = self._pseudo_label_loss(
-                real_logits, local.best_reconstructing_cells, self.valid_mask
-            )
-            output.local_loss = (
-                output.local_loss + config.reconstruction_pseudo_label_weight * output.reconstruction_pseudo_label_loss
-            )
         if self.retrieval_head is not None:
             scale = self.retrieval_head.scale()
             similarity = output.retrieval_similarity

@@ -11,7 +11,6 @@ from safetensors.torch import load_file
 from dmr_jrg_hf.configuration_dmr_jrg import ABLATION_PRESETS
 from dmr_jrg_hf.errors import ConfigError, InputError
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel, DMRJRGModelOutput
-from dmr_jrg_hf.modules.local_branch import real_sentence_index
 
 TESTER = DMRJRGModelTester()
 LOSS_FIELDS = (
@@ -19,8 +18,6 @@ LOSS_FIELDS = (
     "local_loss",
     "reconstruction_loss",
     "rank_loss",
-    "intra_video_contrast_loss",
-    "reconstruction_pseudo_label_loss",
     "clip_alignment_loss",
     "alignment_pseudo_label_loss",
     "global_loss",
@@ -124,8 +121,6 @@ def _pad(inputs: dict[str, torch.Tensor], extra_sentences: int, extra_words: int
 def test_padded_sentences_and_words_change_no_loss(supervision):
     model, inputs = _model(
         supervision=supervision,
-        intra_video_contrast_weight=1.0,
-        reconstruction_pseudo_label_weight=1.0,
         clip_alignment_weight=1.0,
         alignment_pseudo_label_weight=1.0,
     )
@@ -152,25 +147,6 @@ def test_permuting_the_batch_permutes_the_outputs():
         assert torch.allclose(base[name][order][:, order], moved[name], atol=1e-5), name
     for name in _losses(base):
         assert torch.allclose(base[name], moved[name], atol=1e-5), f"{name} depends on the batch order"
-
-
-@pytest.mark.parametrize(
-    "weight_field, loss_field",
-    [
-        ("intra_video_contrast_weight", "intra_video_contrast_loss"),
-        ("reconstruction_pseudo_label_weight", "reconstruction_pseudo_label_loss"),
-    ],
-)
-def test_optional_local_terms_add_to_the_local_loss_and_change_no_other_term(weight_field, loss_field):
-    paper, inputs = _model(seed=3)
-    extended, _ = _model(seed=3, **{weight_field: 0.5})
-    base, extra = paper.eval()(**inputs, return_loss=True), extended.eval()(**inputs, return_loss=True)
-    assert getattr(base, loss_field) is None, "off by default (the paper's L_local)"
-    assert extra[loss_field] > 0
-    for name in _losses(base):
-        if name != "local_loss":
-            assert torch.allclose(base[name], extra[name], atol=1e-6), name
-    assert torch.isclose(extra.local_loss, base.local_loss + 0.5 * extra[loss_field], atol=1e-6)
 
 
 def test_alignment_terms_add_to_the_total_loss_and_change_no_other_term():
@@ -215,34 +191,6 @@ def test_alignment_pseudo_labels_need_the_alignment_loss():
         TESTER.prepare_config_and_inputs(alignment_pseudo_label_weight=1.0)
     with pytest.raises(ConfigError, match="clip_alignment_temperature"):
         TESTER.prepare_config_and_inputs(clip_alignment_weight=1.0, clip_alignment_temperature=0.0)
-
-
-def test_best_reconstructing_cell_is_one_of_the_sentences_proposals():
-    model, inputs = _model(seed=4)
-    model.eval()
-    sentence_mask = inputs["sentence_mask"]
-    num_clips = model.config.num_clips
-    generator = torch.Generator().manual_seed(0)
-    valid_cells = model.valid_mask.flatten().nonzero()[:, 0]
-    shape = (*sentence_mask.shape, model.config.num_top_candidates)
-    top_cells = valid_cells[torch.randint(len(valid_cells), shape, generator=generator)]  # (batch, M, Q)
-    clips = torch.randn(sentence_mask.shape[0], num_clips, model.config.hidden_size, generator=generator)
-    states, _ = model._encode_words(inputs["masked_word_ids"], inputs["word_mask"])
-    probs = torch.rand(*sentence_mask.shape, num_clips, num_clips, generator=generator)
-    with torch.no_grad():
-        local = model.local_branch.loss(
-            probs,
-            top_cells,
-            clips,
-            states,
-            inputs["word_ids"],
-            inputs["word_mask"],
-            inputs["masked_positions"],
-            real_sentence_index(sentence_mask),
-        )
-    candidates = top_cells[sentence_mask]  # (num_real, Q)
-    assert local.best_reconstructing_cells.shape == (int(sentence_mask.sum()),)
-    assert (candidates == local.best_reconstructing_cells[:, None]).any(dim=1).all()
 
 
 def test_score_maps_are_zero_at_invalid_cells_and_in_zero_one():
@@ -340,8 +288,6 @@ def test_supervised_modes_use_timestamps_of_flagged_paragraphs_only():
 
 OPTIONAL_LOSSES = {
     "supervised_loss",
-    "intra_video_contrast_loss",
-    "reconstruction_pseudo_label_loss",
     "clip_alignment_loss",
     "alignment_pseudo_label_loss",
 }

@@ -12,7 +12,6 @@ from .local_branch import LocalConsistencyBranch, top_candidate_cells
 from .losses import (
     cross_modal_retrieval_loss,
     info_nce_loss,
-    intra_video_contrast_loss,
     masked_binary_cross_entropy,
     reconstruction_loss,
     reconstruction_rank_loss,
@@ -48,7 +47,6 @@ __all__ = [
     "fuse_top_candidates",
     "grid_tensors",
     "info_nce_loss",
-    "intra_video_contrast_loss",
     "masked_binary_cross_entropy",
     "masked_conv_weights",
     "range_max_pool",

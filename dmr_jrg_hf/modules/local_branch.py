@@ -9,7 +9,7 @@ from torch import nn
 
 from ..configuration_dmr_jrg import DMRJRGConfig
 from .fusion import SentenceMomentFusion
-from .losses import intra_video_contrast_loss, reconstruction_loss, reconstruction_rank_loss
+from .losses import reconstruction_loss, reconstruction_rank_loss
 from .reconstructor import MaskedWordReconstructor
 from .temporal_adjacent_network import MomentScoreHead, TemporalAdjacentNetwork
 
@@ -36,8 +36,6 @@ class LocalLosses(NamedTuple):
 
     reconstruction: torch.Tensor  # L_rec (Eq. 11), scalar
     rank: torch.Tensor  # L_rank (Eq. 12), scalar
-    intra_video_contrast: torch.Tensor | None  # `intra_video_contrast_loss`, scalar (None when disabled)
-    best_reconstructing_cells: torch.Tensor  # (num_real,) flat cell of each sentence's best-reconstructing proposal
 
 
 def top_candidate_cells(
@@ -94,8 +92,6 @@ class LocalConsistencyBranch(nn.Module):
         super().__init__()
         self.num_top_candidates = config.num_top_candidates
         self.label_smoothing = config.reconstruction_label_smoothing
-        self.contrast_margins = (config.contrast_whole_video_margin, config.contrast_complement_margin)
-        self.use_intra_video_contrast = config.intra_video_contrast_weight > 0
         self.fusion = SentenceMomentFusion(config)
         self.temporal_adjacent_network = (
             TemporalAdjacentNetwork(config) if config.use_temporal_adjacent_network else None
@@ -163,10 +159,6 @@ class LocalConsistencyBranch(nn.Module):
     ) -> LocalLosses:
         """``L_rec`` (Eq. 11) and ``L_rank`` (Eq. 12) over the real sentences and their top-Q proposals.
 
-        With ``config.intra_video_contrast_weight > 0`` the same reconstructor call also decodes each sentence from
-        the whole video and from the complement of its top-scored proposal, for `intra_video_contrast_loss` (whose
-        "proposal" term is that top-scored proposal).
-
         Args:
             probs (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)): ``P_m``.
             top_cells (torch.LongTensor of shape (batch, num_sentences, num_top_candidates)).
@@ -190,32 +182,17 @@ class LocalConsistencyBranch(nn.Module):
         clip_index = torch.arange(num_clips, device=clips.device)
         starts, ends = (cells // num_clips)[..., None], (cells % num_clips)[..., None]
         span_masks = (clip_index >= starts) & (clip_index <= ends)  # (num_real, Q, K)
-        if self.use_intra_video_contrast:
-            # (num_real, Q + 2, K): the Q proposals, the whole video, the complement of the top-scored proposal (an
-            # empty complement is replaced by the whole video and left out of the loss)
-            complement = ~span_masks[:, 0]
-            complement_exists = complement.any(dim=-1)
-            complement = complement | ~complement_exists[:, None]
-            span_masks = torch.cat([span_masks, torch.ones_like(complement)[:, None], complement[:, None]], dim=1)
-        num_spans = span_masks.shape[1]
-        per_pair = self._reconstruction_losses(
+        proposal_losses = self._reconstruction_losses(
             clips[batch_index],
             span_masks,
             real(masked_word_states),
             real(word_ids),
             real(word_mask),
             real(masked_positions),
-        ).reshape(num_real, num_spans)
-        proposal_losses = per_pair[:, :num_candidates]
+        ).reshape(num_real, num_candidates)
         proposal_scores = real(probs.flatten(-2)).gather(1, cells)  # (num_real, Q)
         rank_loss = reconstruction_rank_loss(proposal_scores, proposal_losses)
-        contrast_loss = None
-        if self.use_intra_video_contrast:
-            contrast_loss = intra_video_contrast_loss(
-                proposal_losses[:, 0], per_pair[:, -2], per_pair[:, -1], complement_exists, *self.contrast_margins
-            )
-        best_cells = cells.gather(1, proposal_losses.detach().argmin(dim=1, keepdim=True))[:, 0]
-        return LocalLosses(proposal_losses.mean(), rank_loss, contrast_loss, best_cells)
+        return LocalLosses(proposal_losses.mean(), rank_loss)
 
     def _reconstruction_losses(
         self,
