@@ -13,6 +13,7 @@ from transformers.utils import ModelOutput
 
 from .configuration_dmr_jrg import DMRJRGConfig
 from .errors import ConfigError, InputError
+from .modules.candidate_grid import CandidateGrid
 from .modules.class_token_encoder import (
     ClassTokenEncoder,
     ParagraphClassTokenEncoder,
@@ -25,7 +26,7 @@ from .modules.input_checks import check_clip_features, check_map_mask, check_sen
 from .modules.local_branch import LocalConsistencyBranch, real_sentence_index, top_candidate_cells
 from .modules.losses import cross_modal_retrieval_loss, masked_binary_cross_entropy, score_distillation_loss
 from .modules.temporal_adjacent_network import TemporalAdjacentNetwork
-from .modules.temporal_map import TemporalFeatureMap, grid_tensors
+from .modules.temporal_map import TemporalFeatureMap
 from .modules.temporal_sync import BidirectionalTemporalSync, soft_iou_labels, span_iou_labels
 from .modules.text_encoder import SentenceEncoder
 
@@ -104,6 +105,16 @@ class DMRJRGPreTrainedModel(PreTrainedModel):
     # activations (the largest of the model: num_maps x valid cells x hidden_size per layer; useful for large K)
     supports_gradient_checkpointing = True
 
+    def _initialize_weights(self, module, is_custom_code: bool = False):
+        """Run `_init_weights` on ``module`` unless it is initialised already, also when it owns no tensor itself.
+
+        For code outside the transformers package, transformers skips the modules that own no parameter or buffer
+        themselves, a guard for remote code that writes weights without `transformers.initialization`. Every tensor
+        here goes through `transformers.initialization` (which leaves loaded tensors alone), and `_init_weights`
+        re-initialises the layers of `TemporalAdjacentNetwork`, which owns none itself, so the guard is off.
+        """
+        super()._initialize_weights(module, is_custom_code=False)
+
     def _init_weights(self, module):
         """Linear/conv/LSTM/LayerNorm/attention by transformers' defaults, then DMR-JRG's own tensors."""
         super()._init_weights(module)
@@ -116,17 +127,13 @@ class DMRJRGPreTrainedModel(PreTrainedModel):
         elif isinstance(module, ParagraphVideoRetrievalHead):
             init.constant_(module.logit_scale, config.logit_scale_init_value)
         elif isinstance(module, TemporalAdjacentNetwork):
-            for name, tensor in module.compute_grid_buffers(config).items():
-                init.copy_(getattr(module, name), tensor)
             for layer in module.layers:
                 init.kaiming_normal_(layer.weight, nonlinearity="relu")
-        elif isinstance(module, TemporalFeatureMap):
-            for name, tensor in module.compute_grid_buffers(config).items():
+        elif isinstance(module, CandidateGrid):
+            for name, tensor in module.compute_buffers().items():
                 init.copy_(getattr(module, name), tensor)
         elif isinstance(module, DMRJRGModel):
             init.normal_(module.word_vectors, std=config.word_embedding_dim**-0.5)
-            for name, tensor in grid_tensors(config).items():
-                init.copy_(getattr(module, name), tensor)
 
 
 class DMRJRGModel(DMRJRGPreTrainedModel):
@@ -138,7 +145,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
     ``global_branch`` (VTFA-GD, Eq. 14-16, E3 = ``video_encoder``), ``temporal_sync`` (BTSE-TD, Eq. 18-22); GRRM
     (Eq. 17) is a loss. ``clip_alignment`` (`SentenceClipAlignment`, not in the paper) is built only with
     ``clip_alignment_weight > 0``. Frozen word vectors live in the persistent buffer ``word_vectors``
-    (`set_word_vectors`).
+    (`set_word_vectors`); ``candidate_grid`` (`CandidateGrid`) holds the candidate-moment grid every part reads.
 
     With ``use_retrieval_branch=False`` (Table IV "base") there are no class-token encoders: `encode_videos` and
     `encode_paragraphs` raise, and retrieval uses `grounding_similarity` (mean over a paragraph's sentences of the best
@@ -158,8 +165,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         if config.use_global_branch and not config.use_retrieval_branch:
             raise ConfigError("use_global_branch (VTFA-GD, Eq. 15-16) needs use_retrieval_branch (E1, E2 of Eq. 1)")
         self.register_buffer("word_vectors", torch.zeros(config.vocab_size, config.word_embedding_dim))
-        for name, tensor in grid_tensors(config).items():
-            self.register_buffer(name, tensor, persistent=False)
+        self.candidate_grid = CandidateGrid(config)
         self.sentence_encoder = SentenceEncoder(config)
         self.temporal_map = TemporalFeatureMap(config)
         self.local_branch = LocalConsistencyBranch(config)
@@ -245,8 +251,8 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         sentences.
         """
         _, sentence_features = self._encode_words(word_ids, word_mask)
-        video_map = self.temporal_map(clips)  # (batch, hidden_size, K, K), once per video
-        feature_maps, logits = self.local_branch(sentence_features, video_map, self.valid_mask, sentence_index)
+        video_map = self.temporal_map(clips, self.candidate_grid)  # (batch, hidden_size, K, K), once per video
+        feature_maps, logits = self.local_branch(sentence_features, video_map, self.candidate_grid, sentence_index)
         return sentence_features, feature_maps, logits
 
     def ground(
@@ -273,10 +279,11 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         """
         check_word_inputs(self.config, word_ids, word_mask, sentence_mask)
         check_clip_features(self.config, clip_features, batch=word_ids.shape[0])
-        check_map_mask(self.config, self.valid_mask, map_mask)
+        valid_mask = self.candidate_grid.valid_mask
+        check_map_mask(self.config, valid_mask, map_mask)
         clips = self.temporal_map.project_clips(clip_features)
         _, _, logits = self._score_maps(word_ids, word_mask, clips, real_sentence_index(sentence_mask))
-        return torch.sigmoid(logits) * (self.valid_mask & sentence_mask[..., None, None])
+        return torch.sigmoid(logits) * (valid_mask & sentence_mask[..., None, None])
 
     def grounding_similarity(
         self,
@@ -300,15 +307,17 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         """
         check_word_inputs(self.config, word_ids, word_mask, sentence_mask)
         check_clip_features(self.config, clip_features)
-        check_map_mask(self.config, self.valid_mask, map_mask)
+        grid = self.candidate_grid
+        check_map_mask(self.config, grid.valid_mask, map_mask)
         num_paragraphs, num_videos = word_ids.shape[0], clip_features.shape[0]
         _, sentence_features = self._encode_words(word_ids, word_mask)
-        video_map = self.temporal_map(self.temporal_map.project_clips(clip_features))  # (num_videos, hidden, K, K)
+        clips = self.temporal_map.project_clips(clip_features)  # (num_videos, K, hidden)
+        video_map = self.temporal_map(clips, grid)  # (num_videos, hidden, K, K)
         pair_sentences = sentence_features.repeat_interleave(num_videos, 0)  # (P*N, M, hidden)
         pair_maps = video_map.repeat(num_paragraphs, 1, 1, 1)  # (P*N, hidden, K, K)
         pair_mask = sentence_mask.repeat_interleave(num_videos, 0)  # (P*N, M)
-        _, logits = self.local_branch(pair_sentences, pair_maps, self.valid_mask, real_sentence_index(pair_mask))
-        best = logits.masked_fill(~self.valid_mask, float("-inf")).flatten(-2).amax(-1).sigmoid()  # (P*N, M)
+        _, logits = self.local_branch(pair_sentences, pair_maps, grid, real_sentence_index(pair_mask))
+        best = logits.masked_fill(~grid.valid_mask, float("-inf")).flatten(-2).amax(-1).sigmoid()  # (P*N, M)
         score = (best * pair_mask).sum(-1) / pair_mask.sum(-1)
         return score.reshape(num_paragraphs, num_videos)
 
@@ -361,14 +370,14 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         """
         check_word_inputs(self.config, word_ids, word_mask, sentence_mask, masked_word_ids, masked_positions)
         check_clip_features(self.config, clip_features, batch=word_ids.shape[0])
-        check_map_mask(self.config, self.valid_mask, map_mask)
+        check_map_mask(self.config, self.candidate_grid.valid_mask, map_mask)
         check_sentence_index(sentence_index, sentence_mask)
         compute_loss = self.training if return_loss is None else return_loss
         if sentence_index is None:
             sentence_index = real_sentence_index(sentence_mask)
         clips = self.temporal_map.project_clips(clip_features)  # (batch, K, hidden_size)
         sentence_features, feature_maps, logits = self._score_maps(word_ids, word_mask, clips, sentence_index)
-        cell_mask = self.valid_mask & sentence_mask[..., None, None]  # (batch, M, K, K)
+        cell_mask = self.candidate_grid.valid_mask & sentence_mask[..., None, None]  # (batch, M, K, K)
         output = DMRJRGModelOutput(score_maps=torch.sigmoid(logits) * cell_mask)
         video_tokens = None
         if self.video_encoder is not None:
@@ -411,13 +420,13 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         cell_mask,
     ):
         """Fill the weak-supervision loss terms of `output` (Eq. 2-22) for the parts the config enables."""
-        config = self.config
+        config, grid = self.config, self.candidate_grid
         top_cells = top_candidate_cells(
             logits,
-            self.valid_mask,
+            grid.valid_mask,
             config.num_top_candidates,
-            self.cell_start,
-            self.cell_end,
+            grid.cell_start,
+            grid.cell_end,
             config.proposal_suppression_iou,
         )  # (batch, M, Q)
         local = self.local_branch.loss(output.score_maps, top_cells, clips, masked_states, **inputs)
@@ -449,9 +458,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             if config.use_score_distillation:
                 output.distillation_loss = score_distillation_loss(similarity, output.grounding_similarity)
         if self.temporal_sync is not None:
-            sync_loss, output.temporal_head_loss = self.temporal_sync(
-                feature_maps, logits, cell_mask, self.cell_start, self.cell_end
-            )
+            sync_loss, output.temporal_head_loss = self.temporal_sync(feature_maps, logits, cell_mask, grid)
             output.temporal_loss = sync_loss + output.temporal_head_loss
 
     def _add_alignment_losses(
@@ -466,13 +473,14 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         if config.alignment_pseudo_label_weight > 0:
             batch_index = torch.arange(similarity.shape[0], device=similarity.device)
             own_similarity = similarity[batch_index, :, batch_index]  # (batch, M, K)
-            cells = aligned_moment_cells(own_similarity, self.valid_mask)  # (batch, M)
+            cells = aligned_moment_cells(own_similarity, self.candidate_grid.valid_mask)  # (batch, M)
             output.alignment_pseudo_label_loss = self._pseudo_label_loss(logits, cells, cell_mask)
 
     def _pseudo_label_loss(self, logits: torch.Tensor, cells: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """BCE of score-map logits (..., K, K) against the 2D-TAN soft IoU labels of pseudo-label cells (...), as
         BTSE-TD does (Eq. 20-21), averaged over the ``True`` cells of ``mask``."""
-        labels = soft_iou_labels(cells, self.cell_start, self.cell_end, self.config.min_iou, self.config.max_iou)
+        grid = self.candidate_grid
+        labels = soft_iou_labels(cells, grid.cell_start, grid.cell_end, self.config.min_iou, self.config.max_iou)
         return masked_binary_cross_entropy(logits, labels, mask)
 
     def _supervised_loss(self, logits, cell_mask, durations, timestamps, has_timestamps) -> torch.Tensor:
@@ -492,8 +500,8 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         labels = span_iou_labels(
             fractions[..., 0],
             fractions[..., 1],
-            self.cell_start,
-            self.cell_end,
+            self.candidate_grid.cell_start,
+            self.candidate_grid.cell_end,
             self.config.min_iou,
             self.config.max_iou,
         )

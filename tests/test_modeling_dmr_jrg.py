@@ -71,6 +71,16 @@ def test_paper_literal_temporal_sync_leaves_only_the_btse_heads_without_gradient
     assert output.temporal_head_loss == 0
 
 
+def test_tan_layers_get_he_initialisation_though_the_tan_owns_no_tensor_itself():
+    model, _ = _model(tan_kernel_size=5, tan_padding=2)
+    tan = model.local_branch.temporal_adjacent_network
+    assert not list(tan.parameters(recurse=False)) and not list(tan.buffers(recurse=False))
+    he_std = (2.0 / (model.config.hidden_size * 5 * 5)) ** 0.5  # kaiming_normal_, fan_in, ReLU
+    for index, layer in enumerate(tan.layers):
+        std = layer.weight.std().item()
+        assert abs(std - he_std) < 0.15 * he_std, f"TAN layer {index}: std {std:.4f}, He gives {he_std:.4f}"
+
+
 def test_a_few_optimisation_steps_reduce_the_total_loss():
     model, inputs = _model()
     model.train()

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..configuration_dmr_jrg import DMRJRGConfig
+from .candidate_grid import CandidateGrid
 from .fusion import SentenceMomentFusion
 from .losses import reconstruction_loss, reconstruction_rank_loss
 from .reconstructor import MaskedWordReconstructor
@@ -58,7 +59,7 @@ def top_candidate_cells(
         valid_mask (torch.BoolTensor of shape (num_clips, num_clips)).
         num_candidates (int): Q.
         cell_start, cell_end (torch.FloatTensor of shape (num_clips, num_clips), optional): spans of the cells as
-            fractions of the video (`grid_tensors`); needed when ``suppression_iou < 1``.
+            fractions of the video (`CandidateGrid`); needed when ``suppression_iou < 1``.
         suppression_iou (float): 1.0 keeps the plain top-Q.
 
     Returns:
@@ -103,7 +104,7 @@ class LocalConsistencyBranch(nn.Module):
         self,
         sentence_features: torch.Tensor,
         video_map: torch.Tensor,
-        valid_mask: torch.Tensor,
+        grid: CandidateGrid,
         sentence_index: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Score every candidate moment for every sentence against the video at the same batch index.
@@ -111,7 +112,7 @@ class LocalConsistencyBranch(nn.Module):
         Args:
             sentence_features (torch.FloatTensor of shape (batch, num_sentences, hidden_size)): ``h_m``.
             video_map (torch.FloatTensor of shape (batch, hidden_size, num_clips, num_clips)): ``F``.
-            valid_mask (torch.BoolTensor of shape (num_clips, num_clips)).
+            grid (CandidateGrid): the model's candidate grid.
             sentence_index (torch.LongTensor of shape (num_real,), optional): flat positions ``b * M + m`` of the
                 real sentences (`real_sentence_index`). Given, only those sentences are fused and run through the
                 TAN (the padded ones are most of a batch of real paragraphs) and the outputs are zero at the padded
@@ -122,10 +123,10 @@ class LocalConsistencyBranch(nn.Module):
             num_clips)) and score-map logits (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)).
         """
         if sentence_index is None:
-            return self._score(sentence_features, video_map, valid_mask)
+            return self._score(sentence_features, video_map, grid)
         batch, num_sentences, hidden_size = sentence_features.shape
         real = sentence_features.reshape(-1, hidden_size).index_select(0, sentence_index)  # (num_real, hidden)
-        fused, logits = self._score(real[:, None], video_map, valid_mask, sentence_index // num_sentences)
+        fused, logits = self._score(real[:, None], video_map, grid, sentence_index // num_sentences)
         slots = batch * num_sentences
         fused = fused.new_zeros(slots, *fused.shape[2:]).index_copy(0, sentence_index, fused[:, 0])
         logits = logits.new_zeros(slots, *logits.shape[2:]).index_copy(0, sentence_index, logits[:, 0])
@@ -135,14 +136,14 @@ class LocalConsistencyBranch(nn.Module):
         self,
         sentence_features: torch.Tensor,
         video_map: torch.Tensor,
-        valid_mask: torch.Tensor,
+        grid: CandidateGrid,
         video_index: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Fusion (Eq. 8), TAN and prediction layer over a (rows, sentences) layout: ``F-_m`` and the logits."""
-        fused = self.fusion(sentence_features, video_map, valid_mask, video_index)  # (rows, M, hidden, K, K)
+        fused = self.fusion(sentence_features, video_map, grid.valid_mask, video_index)  # (rows, M, hidden, K, K)
         if self.temporal_adjacent_network is not None:
             rows, num_sentences = fused.shape[:2]
-            flat = self.temporal_adjacent_network(fused.flatten(0, 1))  # (rows*M, hidden, K, K)
+            flat = self.temporal_adjacent_network(fused.flatten(0, 1), grid)  # (rows*M, hidden, K, K)
             fused = flat.reshape(rows, num_sentences, *flat.shape[1:])  # (rows, M, hidden, K, K)
         return fused, self.score_head(fused)
 
