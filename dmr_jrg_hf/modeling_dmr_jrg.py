@@ -21,7 +21,7 @@ from .modules.class_token_encoder import (
     VideoClassTokenEncoder,
 )
 from .modules.clip_alignment import SentenceClipAlignment, aligned_moment_cells, clip_alignment_loss
-from .modules.fusion import GlobalAlignmentBranch
+from .modules.global_branch import GlobalAlignmentBranch
 from .modules.input_checks import check_clip_features, check_map_mask, check_sentence_index, check_word_inputs
 from .modules.local_branch import LocalConsistencyBranch, real_sentence_index, top_candidate_cells
 from .modules.losses import cross_modal_retrieval_loss, masked_binary_cross_entropy, score_distillation_loss

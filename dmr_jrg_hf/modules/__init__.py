@@ -8,7 +8,8 @@ from .class_token_encoder import (
     VideoClassTokenEncoder,
 )
 from .clip_alignment import SentenceClipAlignment, aligned_moment_cells, clip_alignment_loss
-from .fusion import GlobalAlignmentBranch, SentenceMomentFusion, fuse_top_candidates
+from .fusion import SentenceMomentFusion
+from .global_branch import GlobalAlignmentBranch, fuse_top_candidates
 from .local_branch import LocalConsistencyBranch, top_candidate_cells
 from .losses import (
     cross_modal_retrieval_loss,
