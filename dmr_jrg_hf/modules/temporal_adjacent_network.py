@@ -13,9 +13,8 @@ from .valid_cell_convolution import valid_cell_conv2d
 
 __all__ = ["VALID_CELLS_MIN_HIDDEN_SIZE", "TemporalAdjacentNetwork", "MomentScoreHead"]
 
-# `tan_implementation="auto"` uses the valid-cell convolution from this width up. Measured on a 2-core CPU (fp32, TAN
-# kernel 5, K=16): at hidden_size 64 the dense oneDNN convolution is about 1.3x faster for a training step, at 128
-# the valid-cell one is about 1.3x faster, at 256 and 512 about 2x.
+# `tan_implementation="auto"` uses the valid-cell convolution on a CPU from this width up, where it is the faster of
+# the two (README, "Performance").
 VALID_CELLS_MIN_HIDDEN_SIZE = 128
 
 
@@ -31,8 +30,8 @@ class TemporalAdjacentNetwork(nn.Module):
     the dense convolution's result with about half the work (K=16) or less (sparse K=32 maps). ``"dense"`` runs
     ``nn.Conv2d`` over the whole map, which wins for narrow models; ``"auto"`` (default) picks "valid_cells" from
     `VALID_CELLS_MIN_HIDDEN_SIZE` up on a CPU, and "dense" for maps on an accelerator, where a step is bound by
-    kernel launches rather than FLOPs (the valid-cell convolution dispatches about ten operators per kernel offset and
-    layer: 81 offsets for ActivityNet's 9x9 kernel, two thirds of the step's operators).
+    kernel launches rather than FLOPs (the valid-cell convolution dispatches several operators per kernel offset and
+    layer).
 
     Note:
         2D-TAN weighs by ``1 / count``; this weighs by ``kernel_size**2 / count`` (partial-convolution scaling). The
@@ -47,8 +46,6 @@ class TemporalAdjacentNetwork(nn.Module):
 
     def __init__(self, config: DMRJRGConfig):
         super().__init__()
-        self.kernel_size = config.tan_kernel_size
-        self.padding = config.tan_padding
         self.implementation = config.tan_implementation
         if self.implementation == "auto":
             self.implementation = "valid_cells" if config.hidden_size >= VALID_CELLS_MIN_HIDDEN_SIZE else "dense"
