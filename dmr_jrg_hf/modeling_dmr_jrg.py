@@ -51,9 +51,11 @@ class DMRJRGModelOutput(ModelOutput):
         global_loss (torch.FloatTensor scalar): ``L_global = L_trip + β2·L_nce`` on ``S_g`` (VTFA-GD, §III-F).
         temporal_loss (torch.FloatTensor scalar): ``L_time = L^f + L^r`` (BTSE-TD, Eq. 20-22) plus the BTSE heads'
             term (`temporal_head_loss`).
-        temporal_head_loss (torch.FloatTensor scalar): the BTSE heads' training term (0 when paper-literal).
+        temporal_head_loss (torch.FloatTensor scalar): the BTSE heads' training term (0 when paper-literal; not in the
+            paper, see `BidirectionalTemporalSync`).
         distillation_loss (torch.FloatTensor scalar): ``L_mse`` (GRRM, Eq. 17).
-        supervised_loss (torch.FloatTensor scalar): 2D-TAN BCE on timestamp IoU maps (``supervision`` full/semi).
+        supervised_loss (torch.FloatTensor scalar): 2D-TAN BCE on timestamp IoU maps (``supervision`` full/semi; not
+            in the paper).
         score_maps (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)): ``P_m``, zero at invalid
             cells and padded sentences.
         retrieval_similarity (torch.FloatTensor of shape (batch, batch)): ``S_r``, paragraph rows x video columns
@@ -246,9 +248,8 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         """Shared path of forward/ground: sentence features ``h_m``, the map ``F``, VTC-LD -> (h_m, F-_m, logits).
 
         Only the real sentences (``sentence_index``) are scored: padded ones are masked out of every score and loss,
-        and a batch of real paragraphs pads to its longest one (Charades-STA: 2.3 sentences per paragraph on average,
-        batches of 16 pad to 5-8), so this skips most of the TAN's work. ``F-_m`` and the logits are 0 at padded
-        sentences.
+        and a batch of real paragraphs pads to its longest one, so this skips the TAN's work on the padding. ``F-_m``
+        and the logits are 0 at padded sentences.
         """
         _, sentence_features = self._encode_words(word_ids, word_mask)
         video_map = self.temporal_map(clips, self.candidate_grid)  # (batch, hidden_size, K, K), once per video
@@ -372,7 +373,6 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         check_clip_features(self.config, clip_features, batch=word_ids.shape[0])
         check_map_mask(self.config, self.candidate_grid.valid_mask, map_mask)
         check_sentence_index(sentence_index, sentence_mask)
-        compute_loss = self.training if return_loss is None else return_loss
         if sentence_index is None:
             sentence_index = real_sentence_index(sentence_mask)
         clips = self.temporal_map.project_clips(clip_features)  # (batch, K, hidden_size)
@@ -386,105 +386,138 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             output.video_embeddings = F.normalize(video_tokens, dim=-1)
             output.paragraph_embeddings = F.normalize(paragraph_tokens, dim=-1)
             output.retrieval_similarity = output.paragraph_embeddings @ output.video_embeddings.t()
-        if compute_loss:
-            masked_states, _ = self._encode_words(masked_word_ids, word_mask)
-            inputs = {"word_ids": word_ids, "word_mask": word_mask, "masked_positions": masked_positions}
-            inputs["sentence_index"] = sentence_index
-            maps = {"feature_maps": feature_maps, "logits": logits, "cell_mask": cell_mask}
-            duplicate_pairs = _duplicate_pairs(video_group_ids, word_ids.shape[0])
-            self._add_losses(
-                output, inputs, sentence_mask, clips, video_tokens, masked_states, duplicate_pairs, **maps
+        if not (self.training if return_loss is None else return_loss):
+            return output if return_dict else output.to_tuple()
+        masked_states, _ = self._encode_words(masked_word_ids, word_mask)  # ``ĥ_m`` (§III-C-1)
+        duplicate_pairs = _duplicate_pairs(video_group_ids, word_ids.shape[0])
+        top_cells = self._top_candidates(logits)  # (batch, M, Q)
+        output.local_loss, output.reconstruction_loss, output.rank_loss = self._local_losses(
+            output.score_maps, top_cells, clips, masked_states, word_ids, word_mask, masked_positions, sentence_index
+        )
+        if self.retrieval_head is not None:
+            logit_scale = self.retrieval_head.scale()  # λ, shared by L_cmr and L_global
+            output.retrieval_loss = self._retrieval_loss(output.retrieval_similarity, logit_scale, duplicate_pairs)
+        if self.global_branch is not None:
+            fused = self.global_branch(feature_maps, top_cells, sentence_mask, video_tokens, self.video_encoder)
+            output.fused_video_embeddings = F.normalize(fused, dim=-1)  # f~_cls,f (Eq. 16)
+            output.grounding_similarity = output.paragraph_embeddings @ output.fused_video_embeddings.t()  # S_g
+            output.global_loss = self._global_loss(output.grounding_similarity, logit_scale, duplicate_pairs)
+            if self.config.use_score_distillation:
+                output.distillation_loss = score_distillation_loss(
+                    output.retrieval_similarity, output.grounding_similarity
+                )
+        if self.temporal_sync is not None:
+            output.temporal_loss, output.temporal_head_loss = self._temporal_losses(feature_maps, logits, cell_mask)
+        if self.clip_alignment is not None:
+            output.clip_alignment_loss, output.alignment_pseudo_label_loss = self._alignment_losses(
+                sentence_features, clips, sentence_mask, logits, cell_mask, duplicate_pairs
             )
-            if self.clip_alignment is not None:
-                self._add_alignment_losses(
-                    output, sentence_features, clips, sentence_mask, logits, cell_mask, duplicate_pairs
-                )
-            if self.config.supervision != "weak":
-                output.supervised_loss = self._supervised_loss(
-                    logits, cell_mask, durations, timestamps, has_timestamps
-                )
-            output.loss = self._total_loss(output)
+        if self.config.supervision != "weak":
+            output.supervised_loss = self._supervised_loss(logits, cell_mask, durations, timestamps, has_timestamps)
+        output.loss = self._total_loss(output)
         return output if return_dict else output.to_tuple()
 
-    def _add_losses(
-        self,
-        output,
-        inputs,
-        sentence_mask,
-        clips,
-        video_tokens,
-        masked_states,
-        duplicate_pairs,
-        feature_maps,
-        logits,
-        cell_mask,
-    ):
-        """Fill the weak-supervision loss terms of `output` (Eq. 2-22) for the parts the config enables."""
+    # Loss terms, one method per part (each returns its own terms; `forward` fills the output, `_total_loss` sums) --
+
+    def _top_candidates(self, logits: torch.Tensor) -> torch.Tensor:
+        """The top-Q cells of every score map (Eq. 9, 14), flat ``i * K + j``: (batch, M, K, K) -> (batch, M, Q)."""
         config, grid = self.config, self.candidate_grid
-        top_cells = top_candidate_cells(
+        return top_candidate_cells(
             logits,
             grid.valid_mask,
             config.num_top_candidates,
             grid.cell_start,
             grid.cell_end,
             config.proposal_suppression_iou,
-        )  # (batch, M, Q)
-        local = self.local_branch.loss(output.score_maps, top_cells, clips, masked_states, **inputs)
-        output.reconstruction_loss, output.rank_loss = local.reconstruction, local.rank
-        output.local_loss = local.reconstruction + config.rank_loss_weight * local.rank
-        if self.retrieval_head is not None:
-            scale = self.retrieval_head.scale()
-            similarity = output.retrieval_similarity
-            output.retrieval_loss = cross_modal_retrieval_loss(
-                similarity,
-                scale,
-                config.triplet_margin,
-                config.retrieval_nce_weight,
-                config.triplet_negatives,
-                duplicate_pairs,
-            )
-        if self.global_branch is not None:
-            fused = self.global_branch(feature_maps, top_cells, sentence_mask, video_tokens, self.video_encoder)
-            output.fused_video_embeddings = F.normalize(fused, dim=-1)
-            output.grounding_similarity = output.paragraph_embeddings @ output.fused_video_embeddings.t()
-            output.global_loss = cross_modal_retrieval_loss(
-                output.grounding_similarity,
-                scale,
-                config.triplet_margin,
-                config.global_nce_weight,
-                config.triplet_negatives,
-                duplicate_pairs,
-            )
-            if config.use_score_distillation:
-                output.distillation_loss = score_distillation_loss(similarity, output.grounding_similarity)
-        if self.temporal_sync is not None:
-            sync_loss, output.temporal_head_loss = self.temporal_sync(feature_maps, logits, cell_mask, grid)
-            output.temporal_loss = sync_loss + output.temporal_head_loss
+        )
 
-    def _add_alignment_losses(
-        self, output, sentence_features, clips, sentence_mask, logits, cell_mask, duplicate_pairs
-    ):
-        """Fill `clip_alignment_loss` and, when weighted, `alignment_pseudo_label_loss` (`modules.clip_alignment`)."""
+    def _local_losses(
+        self,
+        score_maps: torch.Tensor,
+        top_cells: torch.Tensor,
+        clips: torch.Tensor,
+        masked_states: torch.Tensor,
+        word_ids: torch.Tensor,
+        word_mask: torch.Tensor,
+        masked_positions: torch.Tensor,
+        sentence_index: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """VTC-LD (§III-E): ``L_local = L_rec + rank_loss_weight·L_rank`` (Eq. 13), ``L_rec`` (Eq. 11), ``L_rank``
+        (Eq. 12) over the real sentences and their top-Q proposals (`LocalConsistencyBranch.loss`)."""
+        local = self.local_branch.loss(
+            score_maps, top_cells, clips, masked_states, word_ids, word_mask, masked_positions, sentence_index
+        )
+        return local.reconstruction + self.config.rank_loss_weight * local.rank, local.reconstruction, local.rank
+
+    def _cross_modal_loss(
+        self,
+        similarity: torch.Tensor,
+        logit_scale: torch.Tensor,
+        nce_weight: float,
+        duplicate_pairs: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """``L_trip + β·L_nce`` (Eq. 2-7) with the config's margin Δ and in-batch negatives."""
+        config = self.config
+        return cross_modal_retrieval_loss(
+            similarity, logit_scale, config.triplet_margin, nce_weight, config.triplet_negatives, duplicate_pairs
+        )
+
+    def _retrieval_loss(
+        self, similarity: torch.Tensor, logit_scale: torch.Tensor, duplicate_pairs: torch.Tensor | None
+    ) -> torch.Tensor:
+        """VPCMR (§III-D): ``L_cmr = L_trip + β1·L_nce`` (Eq. 2-7) on ``S_r``, (batch, batch)."""
+        return self._cross_modal_loss(similarity, logit_scale, self.config.retrieval_nce_weight, duplicate_pairs)
+
+    def _global_loss(
+        self, similarity: torch.Tensor, logit_scale: torch.Tensor, duplicate_pairs: torch.Tensor | None
+    ) -> torch.Tensor:
+        """VTFA-GD (§III-F): ``L_global = L_trip + β2·L_nce`` on ``S_g`` (batch, batch) of the fused token (Eq. 16)."""
+        return self._cross_modal_loss(similarity, logit_scale, self.config.global_nce_weight, duplicate_pairs)
+
+    def _temporal_losses(
+        self, feature_maps: torch.Tensor, logits: torch.Tensor, cell_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """BTSE-TD (§III-G): ``L_time = L^f + L^r`` (Eq. 20-22) plus the BTSE heads' own term, and that term alone
+        (`BidirectionalTemporalSync`)."""
+        sync_loss, head_loss = self.temporal_sync(feature_maps, logits, cell_mask, self.candidate_grid)
+        return sync_loss + head_loss, head_loss
+
+    def _alignment_losses(
+        self,
+        sentence_features: torch.Tensor,
+        clips: torch.Tensor,
+        sentence_mask: torch.Tensor,
+        logits: torch.Tensor,
+        cell_mask: torch.Tensor,
+        duplicate_pairs: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Not in the paper (`modules.clip_alignment`): the sentence-clip alignment loss and, with
+        ``alignment_pseudo_label_weight > 0``, the BCE of ``P_m`` against the soft IoU labels (Eq. 20-21 style) of
+        the cell the alignment points at (else None)."""
         config = self.config
         similarity = self.clip_alignment(sentence_features, clips)  # (batch, M, batch, K)
-        output.clip_alignment_loss = clip_alignment_loss(
+        alignment_loss = clip_alignment_loss(
             similarity, sentence_mask, config.clip_alignment_temperature, duplicate_pairs
         )
-        if config.alignment_pseudo_label_weight > 0:
-            batch_index = torch.arange(similarity.shape[0], device=similarity.device)
-            own_similarity = similarity[batch_index, :, batch_index]  # (batch, M, K)
-            cells = aligned_moment_cells(own_similarity, self.candidate_grid.valid_mask)  # (batch, M)
-            output.alignment_pseudo_label_loss = self._pseudo_label_loss(logits, cells, cell_mask)
-
-    def _pseudo_label_loss(self, logits: torch.Tensor, cells: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """BCE of score-map logits (..., K, K) against the 2D-TAN soft IoU labels of pseudo-label cells (...), as
-        BTSE-TD does (Eq. 20-21), averaged over the ``True`` cells of ``mask``."""
+        if config.alignment_pseudo_label_weight == 0:
+            return alignment_loss, None
         grid = self.candidate_grid
-        labels = soft_iou_labels(cells, grid.cell_start, grid.cell_end, self.config.min_iou, self.config.max_iou)
-        return masked_binary_cross_entropy(logits, labels, mask)
+        batch_index = torch.arange(similarity.shape[0], device=similarity.device)
+        own_similarity = similarity[batch_index, :, batch_index]  # (batch, M, K)
+        cells = aligned_moment_cells(own_similarity, grid.valid_mask)  # (batch, M)
+        labels = soft_iou_labels(cells, grid.cell_start, grid.cell_end, config.min_iou, config.max_iou)
+        return alignment_loss, masked_binary_cross_entropy(logits, labels, cell_mask)
 
-    def _supervised_loss(self, logits, cell_mask, durations, timestamps, has_timestamps) -> torch.Tensor:
-        """2D-TAN BCE of ``P_m`` against IoU maps of the annotated moments (``supervision`` "full"/"semi")."""
+    def _supervised_loss(
+        self,
+        logits: torch.Tensor,
+        cell_mask: torch.Tensor,
+        durations: torch.Tensor | None,
+        timestamps: torch.Tensor | None,
+        has_timestamps: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """Not in the paper: 2D-TAN BCE of ``P_m`` against IoU maps of the annotated moments (``supervision``
+        "full"/"semi")."""
         if timestamps is None or durations is None:
             raise InputError(
                 f"supervision={self.config.supervision!r} needs `timestamps` (batch, num_sentences, 2) and "
@@ -509,7 +542,8 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         return masked_binary_cross_entropy(logits, labels, cell_mask & rows[:, None, None, None])
 
     def _total_loss(self, output: DMRJRGModelOutput) -> torch.Tensor:
-        """Eq. 23 with the config's weights; absent terms (switched-off parts) count 0."""
+        """Eq. 23, ``L_cmr + L_local + L_global + L_time + L_mse``, each term times its ``*_loss_weight``, plus the
+        weighted terms that are not in the paper; absent terms (switched-off parts) count 0."""
         config = self.config
         weighted = [
             (output.retrieval_loss, config.retrieval_loss_weight),

@@ -159,6 +159,27 @@ def test_permuting_the_batch_permutes_the_outputs():
         assert torch.allclose(base[name], moved[name], atol=1e-5), f"{name} depends on the batch order"
 
 
+EQ23_WEIGHTS = {
+    "retrieval_loss": "retrieval_loss_weight",
+    "local_loss": "local_loss_weight",
+    "global_loss": "global_loss_weight",
+    "temporal_loss": "temporal_loss_weight",
+    "distillation_loss": "distillation_loss_weight",
+}
+
+
+def test_the_total_loss_is_eq_23_with_the_configured_weights():
+    weights = dict(zip(EQ23_WEIGHTS.values(), (0.5, 2.0, 0.25, 3.0, 1.5), strict=True))
+    model, inputs = _model(seed=6, rank_loss_weight=0.7, **weights)
+    output = model.eval()(**inputs, return_loss=True)
+    expected = sum(weights[field] * output[term] for term, field in EQ23_WEIGHTS.items())
+    assert torch.isclose(output.loss, expected, atol=1e-6), "L_total (Eq. 23)"
+    local = output.reconstruction_loss + 0.7 * output.rank_loss
+    assert torch.isclose(output.local_loss, local, atol=1e-6), "L_local = L_rec + w * L_rank (Eq. 13)"
+    temporal = output.temporal_loss - output.temporal_head_loss
+    assert temporal > 0 and output.temporal_head_loss > 0, "L_time (Eq. 22) and the BTSE heads' term"
+
+
 def test_alignment_terms_add_to_the_total_loss_and_change_no_other_term():
     paper, inputs = _model(seed=5)
     aligned, _ = _model(seed=5, clip_alignment_weight=0.5, alignment_pseudo_label_weight=2.0)
