@@ -91,7 +91,6 @@ class LocalConsistencyBranch(nn.Module):
 
     def __init__(self, config: DMRJRGConfig):
         super().__init__()
-        self.num_top_candidates = config.num_top_candidates
         self.label_smoothing = config.reconstruction_label_smoothing
         self.fusion = SentenceMomentFusion(config)
         self.temporal_adjacent_network = (
