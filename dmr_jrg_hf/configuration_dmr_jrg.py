@@ -186,7 +186,7 @@ class DMRJRGConfig(PretrainedConfig):
 
     Defaults are the paper's values (§IV-B) where it gives them; [`DMRJRGConfig.from_preset`] gives the per-benchmark
     settings. The fields of the paper come first, by part; every field the paper does not have is under "Not in the
-    paper" (at its default, each one leaves the paper's model and objective unchanged, except where noted).
+    paper".
 
     Architecture (§III-C to §III-G):
         feature_dim (int, default 500): D, the dimension of the input clip features (C3D on ActivityNet).
@@ -199,9 +199,9 @@ class DMRJRGConfig(PretrainedConfig):
             feature pipeline, which §IV-B follows).
         map_scale_layers (list[int], default [16]): 2D-TAN sparse scheme (spans per scale); dense when the first
             entry is >= K. ActivityNet uses [16, 8, 8] (428 valid cells at K=32).
-        num_encoder_layers (int, default 2), num_attention_heads (int, default 8), intermediate_size (int, default
-            1024): the Transformer layers of the class-token encoders E1/E2 (Eq. 1) and E3 (Eq. 15) and of the
-            reconstructor (Eq. 9); the paper does not give their sizes.
+        num_encoder_layers (int, default 2): layers of the class-token encoders E1/E2 (Eq. 1) and E3 (Eq. 15).
+        num_attention_heads (int, default 8), intermediate_size (int, default 1024): heads and feed-forward width of
+            every Transformer layer (E1-E3 and the reconstructor of Eq. 9); the paper gives none of these sizes.
         tan_num_layers (int, default 4): conv layers of the Temporal Adjacent Network (§III-E).
         tan_kernel_size (int, default 5), tan_padding (int, default 2): TAN conv kernel and padding (2D-TAN's).
         num_top_candidates (int, default 3): Q, proposals per sentence for reconstruction and CMFF (Eq. 9, 14).
