@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from typing import Any, ClassVar
 
@@ -23,6 +24,8 @@ __all__ = [
     "TRIPLET_NEGATIVES",
     "TAN_IMPLEMENTATIONS",
 ]
+
+logger = logging.getLogger(__name__)
 
 TEMPORAL_SYNC_DIRECTIONS = ("both", "forward", "reverse", "none")
 SUPERVISION_MODES = ("weak", "full", "semi")
@@ -190,6 +193,19 @@ _TRANSFORMERS_KEYS = frozenset(
 )
 
 
+# Fields of earlier versions whose experiments were removed from the model (training-only loss terms, no weights). A
+# saved config that lists them still loads (`DMRJRGConfig.from_dict` drops them); passed to the constructor, they are
+# unknown fields.
+_RETIRED_FIELDS = frozenset(
+    {
+        "intra_video_contrast_weight",
+        "contrast_whole_video_margin",
+        "contrast_complement_margin",
+        "reconstruction_pseudo_label_weight",
+    }
+)
+
+
 def _closest(name: str, choices) -> str:
     match = difflib.get_close_matches(name, list(choices), n=1)
     return f" (did you mean '{match[0]}'?)" if match else ""
@@ -198,88 +214,95 @@ def _closest(name: str, choices) -> str:
 class DMRJRGConfig(PretrainedConfig):
     r"""Configuration of [`DMRJRGModel`]: architecture, losses (paper Eq. 1-23), ablation switches and schedule.
 
-    Defaults are the paper's values (§IV-B); [`DMRJRGConfig.from_preset`] gives the per-benchmark settings.
+    Defaults are the paper's values (§IV-B) where it gives them; [`DMRJRGConfig.from_preset`] gives the per-benchmark
+    settings. The fields of the paper come first, by part; every field the paper does not have is under "Not in the
+    paper".
 
-    Args:
+    Architecture (§III-C to §III-G):
         feature_dim (int, default 500): D, the dimension of the input clip features (C3D on ActivityNet).
         hidden_size (int, default 512): d, the model width (d_model) shared by every branch.
-        word_embedding_dim (int, default 300): d_s of the frozen word2vec vectors (Eq. 8 input of the Bi-LSTM).
+        word_embedding_dim (int, default 300): d_s of the frozen word2vec vectors (input of the Bi-LSTM, §III-C-1).
         vocab_size (int, default 10000): V, set from the processor's vocabulary before the model is built.
         pad_token_id (int, default 0), unk_token_id (int, default 1), mask_token_id (int, default 2): special words.
         num_clips (int, default 16): K, clips per video and side of the 2D temporal map.
-        num_sampled_frames (int, default 256): frames every video is resampled to before pooling to K clips.
+        num_sampled_frames (int, default 256): frames every video is resampled to before pooling to K clips (2D-TAN's
+            feature pipeline, which §IV-B follows).
         map_scale_layers (list[int], default [16]): 2D-TAN sparse scheme (spans per scale); dense when the first
             entry is >= K. ActivityNet uses [16, 8, 8] (428 valid cells at K=32).
         num_encoder_layers (int, default 2): layers of the class-token encoders E1/E2 (Eq. 1) and E3 (Eq. 15).
-        num_attention_heads (int, default 8): heads of every Transformer layer.
-        intermediate_size (int, default 1024): feed-forward width of every Transformer layer.
-        dropout (float, default 0.1): dropout in encoders, reconstructor and fusion.
-        tan_num_layers (int, default 4): masked conv layers of the Temporal Adjacent Network (§III-E).
-        tan_kernel_size (int, default 5), tan_padding (int, default 2): TAN conv kernel and padding.
-        tan_implementation (str, default "auto"): how the TAN convolutions run, "valid_cells" (computed at the map's
-            valid cells only, about half the work of a dense convolution or less), "dense" (``nn.Conv2d`` over the
-            whole map) or "auto" ("valid_cells" from hidden_size 128 up, where it measured faster on CPU, else
-            "dense"); all give the same result up to float summation order.
+        num_attention_heads (int, default 8), intermediate_size (int, default 1024): heads and feed-forward width of
+            every Transformer layer (E1-E3 and the reconstructor of Eq. 9); the paper gives none of these sizes.
+        tan_num_layers (int, default 4): conv layers of the Temporal Adjacent Network (§III-E).
+        tan_kernel_size (int, default 5), tan_padding (int, default 2): TAN conv kernel and padding (2D-TAN's).
         num_top_candidates (int, default 3): Q, proposals per sentence for reconstruction and CMFF (Eq. 9, 14).
         candidate_fusion_weights (list[float], default [0.4, 0.3, 0.3]): w_1..w_Q of CMFF (Eq. 14).
-        learnable_candidate_fusion_weights (bool, default False): train w_1..w_Q instead of keeping them fixed.
-        proposal_suppression_iou (float, default 1.0): during training, a cell overlapping an already chosen proposal
-            with IoU above this is not taken as another of the Q proposals (reconstruction, rank loss, CMFF); 1.0 is
-            the paper's plain top-Q, lower values make the Q proposals distinct moments.
         num_reconstructor_layers (int, default 2): encoder and decoder layers of the masked-word reconstructor (Eq. 9).
         word_mask_ratio (float, default 1/3): share of words masked per sentence (at least one), §III-C.
-        reconstruction_label_smoothing (float, default 0.1): label smoothing of L_rec (Eq. 11).
+
+    Losses (Eq. 2-23):
         triplet_margin (float, default 0.2): Δ of the triplet losses (Eq. 6-7).
-        triplet_negatives (str, default "all"): in-batch negatives of the triplet losses, "all" (hinge averaged over
-            every negative) or "hardest" (VSE++); the paper only says they are sampled from the batch.
         retrieval_nce_weight (float, default 0.04): β1 in L_cmr = L_trip + β1·L_nce (§III-D).
         global_nce_weight (float, default 0.04): β2 in L_global = L_trip + β2·L_nce (§III-F).
-        logit_scale_init_value (float, default 2.6592): initial log of λ, the InfoNCE scale (Eq. 3-4).
+        logit_scale_init_value (float, default 2.6592): initial log of λ, the InfoNCE scale (Eq. 3-4; CLIP's initial
+            value, the paper gives none).
         learnable_logit_scale (bool, default True): learn λ (the paper's best setting, Fig. 8).
-        max_logit_scale (float, default 100.0): λ is clamped to this value.
-        min_iou (float, default 0.5), max_iou (float, default 1.0): IoU range mapped to soft labels 0..1 (Eq. 20-21).
-        nms_threshold (float, default 0.5): IoU above which a lower-scored moment is suppressed at inference.
+        min_iou (float, default 0.5), max_iou (float, default 1.0): IoU range mapped to the soft labels 0..1 of
+            BTSE-TD (Eq. 20-21, as 2D-TAN).
         retrieval_loss_weight, local_loss_weight, global_loss_weight, temporal_loss_weight, distillation_loss_weight
             (float, default 1.0): weights of L_cmr, L_local, L_global, L_time and L_mse in Eq. 23.
-        rank_loss_weight (float, default 1.0): weight of L_rank inside L_local = L_rec + L_rank (Eq. 13).
-        intra_video_contrast_weight (float, default 0.0): not in the paper; weight of the CPL-style intra-video
-            contrast added to L_local (`intra_video_contrast_loss`): the top proposal must reconstruct its sentence
-            better than the whole video and than the rest of the video. 0.0 is the paper's L_local.
-        contrast_whole_video_margin (float, default 0.1), contrast_complement_margin (float, default 0.15): its
-            margins β_1 (whole video) and β_2 (complement).
-        reconstruction_pseudo_label_weight (float, default 0.0): not in the paper; weight of a BCE (added to L_local)
-            that pulls the whole score map ``P_m`` towards the 2D-TAN soft IoU labels of the sentence's
-            best-reconstructing proposal among the Q, the way BTSE-TD pseudo-labels do (Eq. 20-21). Eq. 12 moves
-            probability only among the Q proposals; this also lowers every other cell. 0.0 is the paper.
-        clip_alignment_weight (float, default 0.0): not in the paper; weight of the sentence-clip multiple-instance
-            alignment (`clip_alignment_loss`): each sentence must match its own video's best clip better than the
-            other videos of the batch. 0.0 is the paper (and builds no alignment module).
-        clip_alignment_temperature (float, default 0.1): softmax temperature of that alignment's cosine scores.
-        alignment_pseudo_label_weight (float, default 0.0): not in the paper; weight of a BCE that pulls ``P_m``
-            towards the 2D-TAN soft IoU labels of the cell the alignment points at (`aligned_moment_cells`). Needs
-            ``clip_alignment_weight > 0``. 0.0 is the paper.
-        supervised_loss_weight (float, default 1.0): weight of the 2D-TAN BCE on timestamps ("full"/"semi" only).
-        objective (str, default "paper"): the training objective `from_preset` applied (`OBJECTIVES`): "paper" (Eq. 23
-            term for term) or "grounding" (the benchmark presets' default; adds the alignment terms, which are not in
-            the paper, and changes BTSE-TD's weight). Recorded for the model card and the training log; the weights
-            themselves are the fields above, so an override after the preset shows there.
+
+    Ablation switches (Table IV):
         use_retrieval_branch (bool, default True): VPCMR (Eq. 1-7).
         use_temporal_adjacent_network (bool, default True): the TAN of VTC-LD; off gives the SCN-style "base" row.
         temporal_sync_directions (str, default "both"): BTSE-TD directions, one of "both", "forward", "reverse",
             "none" (Eq. 18-22).
         use_global_branch (bool, default True): VTFA-GD (Eq. 14-16).
         use_score_distillation (bool, default True): GRRM (Eq. 17); needs both the retrieval and global branches.
+
+    Training schedule (§IV-B):
+        learning_rate (float, default 1e-4), lr_decay_factor (float, default 0.8), lr_decay_epochs (int, default 20),
+        num_train_epochs (int, default 100), train_batch_size (int, default 16): Adam, its step decay, epochs and batch
+            size.
+
+    Not in the paper:
+        dropout (float, default 0.1): dropout in encoders, reconstructor and clip projection.
+        tan_implementation (str, default "auto"): how the TAN convolutions run, "valid_cells" (computed at the map's
+            valid cells only), "dense" (``nn.Conv2d`` over the whole map) or "auto" ("valid_cells" on a CPU from
+            hidden_size 128 up, else "dense"); all give the same result up to float summation order.
+        learnable_candidate_fusion_weights (bool, default False): train w_1..w_Q of Eq. 14 instead of keeping them
+            fixed.
+        proposal_suppression_iou (float, default 1.0): during training, a cell overlapping an already chosen proposal
+            with IoU above this is not taken as another of the Q proposals (reconstruction, rank loss, CMFF); 1.0 is
+            the paper's plain top-Q, lower values make the Q proposals distinct moments.
+        reconstruction_label_smoothing (float, default 0.1): label smoothing of L_rec (Eq. 11); 0.0 is the paper.
+        triplet_negatives (str, default "all"): in-batch negatives of the triplet losses, "all" (hinge averaged over
+            every negative) or "hardest" (VSE++); the paper only says they are sampled from the batch.
+        max_logit_scale (float, default 100.0): λ is clamped to this value (as CLIP).
+        rank_loss_weight (float, default 1.0): weight of L_rank inside L_local = L_rec + L_rank (Eq. 13); 1.0 is the
+            paper.
+        clip_alignment_weight (float, default 0.0): weight of the sentence-clip multiple-instance alignment
+            (`clip_alignment_loss`): each sentence must match its own video's best clip better than the other videos
+            of the batch. 0.0 is the paper (and builds no alignment module).
+        clip_alignment_temperature (float, default 0.1): softmax temperature of that alignment's cosine scores.
+        alignment_pseudo_label_weight (float, default 0.0): weight of a BCE that pulls ``P_m`` towards the 2D-TAN soft
+            IoU labels of the cell the alignment points at (`aligned_moment_cells`). Needs
+            ``clip_alignment_weight > 0``. 0.0 is the paper.
+        objective (str, default "paper"): the training objective `from_preset` applied (`OBJECTIVES`): "paper" (Eq. 23
+            term for term) or "grounding" (the benchmark presets' default; adds the alignment terms and changes
+            BTSE-TD's weight). Recorded for the model card and the training log; the weights themselves are the
+            fields above, so an override after the preset shows there.
         use_paper_literal_temporal_sync (bool, default False): give the BTSE prediction layers no gradient, exactly as
             Eq. 18-22 are written; the default trains them (see `BidirectionalTemporalSync`).
-        supervision (str, default "weak"): "weak" (paragraph-video pairs only), "full" (2D-TAN BCE on timestamps) or
-            "semi" (a fraction of paragraphs with timestamps).
+        supervision (str, default "weak"): "weak" (paragraph-video pairs only, the paper), "full" (2D-TAN BCE on
+            timestamps) or "semi" (a fraction of paragraphs with timestamps).
         word_vector_postprocessing (str, default "none"): not in the paper; how the processor post-processes the
             frozen word vectors it builds (`tokenization_dmr_jrg.VECTOR_POSTPROCESSING`): "none" (the paper),
             "center" or "whiten".
         semi_supervised_fraction (float, default 0.1): share of training paragraphs whose timestamps "semi" uses.
-        learning_rate (float, default 1e-4), lr_decay_factor (float, default 0.8), lr_decay_epochs (int, default 20),
-        num_train_epochs (int, default 100), max_grad_norm (float, default 10.0), train_batch_size (int, default 16),
-        eval_batch_size (int, default 64): the training schedule of §IV-B.
+        supervised_loss_weight (float, default 1.0): weight of the 2D-TAN BCE on timestamps ("full"/"semi" only).
+        nms_threshold (float, default 0.5): IoU above which a lower-scored moment is suppressed at inference.
+        max_grad_norm (float, default 10.0): gradient-norm clipping of the training step.
+        eval_batch_size (int, default 64): batch size of evaluation.
 
     Example:
         >>> config = DMRJRGConfig.from_preset("activitynet")
@@ -328,10 +351,6 @@ class DMRJRGConfig(PretrainedConfig):
     retrieval_loss_weight: float = 1.0
     local_loss_weight: float = 1.0
     rank_loss_weight: float = 1.0
-    intra_video_contrast_weight: float = 0.0
-    contrast_whole_video_margin: float = 0.1
-    contrast_complement_margin: float = 0.15
-    reconstruction_pseudo_label_weight: float = 0.0
     clip_alignment_weight: float = 0.0
     clip_alignment_temperature: float = 0.1
     alignment_pseudo_label_weight: float = 0.0
@@ -361,7 +380,12 @@ class DMRJRGConfig(PretrainedConfig):
         unknown = sorted(set(kwargs) - _TRANSFORMERS_KEYS)
         if unknown:
             fields = self.__dataclass_fields__
-            hints = "; ".join(f"'{name}'{_closest(name, fields)}" for name in unknown)
+            hints = "; ".join(
+                f"'{name}' (retired: its experiment was removed)"
+                if name in _RETIRED_FIELDS
+                else f"'{name}'{_closest(name, fields)}"
+                for name in unknown
+            )
             raise ConfigError(f"DMRJRGConfig got unknown field(s): {hints}")
         if self.map_scale_layers is None:
             self.map_scale_layers = [16]
@@ -393,9 +417,7 @@ class DMRJRGConfig(PretrainedConfig):
         for name in (
             "triplet_margin retrieval_nce_weight global_nce_weight retrieval_loss_weight local_loss_weight "
             "rank_loss_weight global_loss_weight temporal_loss_weight distillation_loss_weight supervised_loss_weight "
-            "intra_video_contrast_weight contrast_whole_video_margin contrast_complement_margin "
-            "reconstruction_pseudo_label_weight clip_alignment_weight alignment_pseudo_label_weight max_grad_norm "
-            "learning_rate"
+            "clip_alignment_weight alignment_pseudo_label_weight max_grad_norm learning_rate"
         ).split():
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
@@ -536,7 +558,8 @@ class DMRJRGConfig(PretrainedConfig):
 
     @classmethod
     def from_dict(cls, config_dict: dict[str, Any], **kwargs: Any) -> DMRJRGConfig:
-        """`PretrainedConfig.from_dict`, but a saved config of another ``model_type`` is an error, not a warning.
+        """`PretrainedConfig.from_dict`, but a saved config of another ``model_type`` is an error, not a warning, and
+        the fields of removed experiments that older saved configs list are dropped (logged once, at info level).
 
         Raises:
             ConfigError: ``config_dict["model_type"]`` is not ``"dmr_jrg"``.
@@ -546,6 +569,13 @@ class DMRJRGConfig(PretrainedConfig):
             raise ConfigError(
                 f"config has model_type {model_type!r}, expected {cls.model_type!r}: not a DMR-JRG model config"
             )
+        retired = sorted(_RETIRED_FIELDS.intersection(config_dict))
+        if retired:
+            logger.info(
+                "config: dropped field(s) of removed experiments (training-only loss terms): %s",
+                ", ".join(f"{name}={config_dict[name]!r}" for name in retired),
+            )
+            config_dict = {name: value for name, value in config_dict.items() if name not in _RETIRED_FIELDS}
         return super().from_dict(config_dict, **kwargs)
 
     def with_overrides(self, **overrides: Any) -> DMRJRGConfig:

@@ -13,6 +13,7 @@ from transformers.utils import ModelOutput
 
 from .configuration_dmr_jrg import DMRJRGConfig
 from .errors import ConfigError, InputError
+from .modules.candidate_grid import CandidateGrid
 from .modules.class_token_encoder import (
     ClassTokenEncoder,
     ParagraphClassTokenEncoder,
@@ -20,12 +21,12 @@ from .modules.class_token_encoder import (
     VideoClassTokenEncoder,
 )
 from .modules.clip_alignment import SentenceClipAlignment, aligned_moment_cells, clip_alignment_loss
-from .modules.fusion import GlobalAlignmentBranch
+from .modules.global_branch import GlobalAlignmentBranch
 from .modules.input_checks import check_clip_features, check_map_mask, check_sentence_index, check_word_inputs
 from .modules.local_branch import LocalConsistencyBranch, real_sentence_index, top_candidate_cells
 from .modules.losses import cross_modal_retrieval_loss, masked_binary_cross_entropy, score_distillation_loss
 from .modules.temporal_adjacent_network import TemporalAdjacentNetwork
-from .modules.temporal_map import TemporalFeatureMap, grid_tensors
+from .modules.temporal_map import TemporalFeatureMap
 from .modules.temporal_sync import BidirectionalTemporalSync, soft_iou_labels, span_iou_labels
 from .modules.text_encoder import SentenceEncoder
 
@@ -40,15 +41,9 @@ class DMRJRGModelOutput(ModelOutput):
     Args:
         loss (torch.FloatTensor scalar): Eq. 23, ``Σ weight · term`` with the ``*_loss_weight`` fields of the config.
         retrieval_loss (torch.FloatTensor scalar): ``L_cmr = L_trip + β1·L_nce`` (VPCMR, Eq. 2-7).
-        local_loss (torch.FloatTensor scalar): ``L_local = L_rec + rank_loss_weight·L_rank`` (VTC-LD, Eq. 13), plus
-            the weighted intra-video contrast and reconstruction pseudo-label terms when they are on (not in the
-            paper).
+        local_loss (torch.FloatTensor scalar): ``L_local = L_rec + rank_loss_weight·L_rank`` (VTC-LD, Eq. 13).
         reconstruction_loss (torch.FloatTensor scalar): ``L_rec`` (Eq. 11).
         rank_loss (torch.FloatTensor scalar): ``L_rank`` (Eq. 12).
-        intra_video_contrast_loss (torch.FloatTensor scalar): `intra_video_contrast_loss` (with
-            ``intra_video_contrast_weight > 0`` only).
-        reconstruction_pseudo_label_loss (torch.FloatTensor scalar): BCE of ``P_m`` against the soft IoU labels of
-            its best-reconstructing proposal (with ``reconstruction_pseudo_label_weight > 0`` only; not in the paper).
         clip_alignment_loss (torch.FloatTensor scalar): sentence-clip multiple-instance alignment
             (`clip_alignment_loss`; with ``clip_alignment_weight > 0`` only; not in the paper).
         alignment_pseudo_label_loss (torch.FloatTensor scalar): BCE of ``P_m`` against the soft IoU labels of the
@@ -56,9 +51,11 @@ class DMRJRGModelOutput(ModelOutput):
         global_loss (torch.FloatTensor scalar): ``L_global = L_trip + β2·L_nce`` on ``S_g`` (VTFA-GD, §III-F).
         temporal_loss (torch.FloatTensor scalar): ``L_time = L^f + L^r`` (BTSE-TD, Eq. 20-22) plus the BTSE heads'
             term (`temporal_head_loss`).
-        temporal_head_loss (torch.FloatTensor scalar): the BTSE heads' training term (0 when paper-literal).
+        temporal_head_loss (torch.FloatTensor scalar): the BTSE heads' training term (0 when paper-literal; not in the
+            paper, see `BidirectionalTemporalSync`).
         distillation_loss (torch.FloatTensor scalar): ``L_mse`` (GRRM, Eq. 17).
-        supervised_loss (torch.FloatTensor scalar): 2D-TAN BCE on timestamp IoU maps (``supervision`` full/semi).
+        supervised_loss (torch.FloatTensor scalar): 2D-TAN BCE on timestamp IoU maps (``supervision`` full/semi; not
+            in the paper).
         score_maps (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)): ``P_m``, zero at invalid
             cells and padded sentences.
         retrieval_similarity (torch.FloatTensor of shape (batch, batch)): ``S_r``, paragraph rows x video columns
@@ -74,8 +71,6 @@ class DMRJRGModelOutput(ModelOutput):
     local_loss: torch.FloatTensor | None = None
     reconstruction_loss: torch.FloatTensor | None = None
     rank_loss: torch.FloatTensor | None = None
-    intra_video_contrast_loss: torch.FloatTensor | None = None
-    reconstruction_pseudo_label_loss: torch.FloatTensor | None = None
     clip_alignment_loss: torch.FloatTensor | None = None
     alignment_pseudo_label_loss: torch.FloatTensor | None = None
     global_loss: torch.FloatTensor | None = None
@@ -112,6 +107,16 @@ class DMRJRGPreTrainedModel(PreTrainedModel):
     # activations (the largest of the model: num_maps x valid cells x hidden_size per layer; useful for large K)
     supports_gradient_checkpointing = True
 
+    def _initialize_weights(self, module, is_custom_code: bool = False):
+        """Run `_init_weights` on ``module`` unless it is initialised already, also when it owns no tensor itself.
+
+        For code outside the transformers package, transformers skips the modules that own no parameter or buffer
+        themselves, a guard for remote code that writes weights without `transformers.initialization`. Every tensor
+        here goes through `transformers.initialization` (which leaves loaded tensors alone), and `_init_weights`
+        re-initialises the layers of `TemporalAdjacentNetwork`, which owns none itself, so the guard is off.
+        """
+        super()._initialize_weights(module, is_custom_code=False)
+
     def _init_weights(self, module):
         """Linear/conv/LSTM/LayerNorm/attention by transformers' defaults, then DMR-JRG's own tensors."""
         super()._init_weights(module)
@@ -124,17 +129,13 @@ class DMRJRGPreTrainedModel(PreTrainedModel):
         elif isinstance(module, ParagraphVideoRetrievalHead):
             init.constant_(module.logit_scale, config.logit_scale_init_value)
         elif isinstance(module, TemporalAdjacentNetwork):
-            for name, tensor in module.compute_grid_buffers(config).items():
-                init.copy_(getattr(module, name), tensor)
             for layer in module.layers:
                 init.kaiming_normal_(layer.weight, nonlinearity="relu")
-        elif isinstance(module, TemporalFeatureMap):
-            for name, tensor in module.compute_grid_buffers(config).items():
+        elif isinstance(module, CandidateGrid):
+            for name, tensor in module.compute_buffers().items():
                 init.copy_(getattr(module, name), tensor)
         elif isinstance(module, DMRJRGModel):
             init.normal_(module.word_vectors, std=config.word_embedding_dim**-0.5)
-            for name, tensor in grid_tensors(config).items():
-                init.copy_(getattr(module, name), tensor)
 
 
 class DMRJRGModel(DMRJRGPreTrainedModel):
@@ -146,7 +147,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
     ``global_branch`` (VTFA-GD, Eq. 14-16, E3 = ``video_encoder``), ``temporal_sync`` (BTSE-TD, Eq. 18-22); GRRM
     (Eq. 17) is a loss. ``clip_alignment`` (`SentenceClipAlignment`, not in the paper) is built only with
     ``clip_alignment_weight > 0``. Frozen word vectors live in the persistent buffer ``word_vectors``
-    (`set_word_vectors`).
+    (`set_word_vectors`); ``candidate_grid`` (`CandidateGrid`) holds the candidate-moment grid every part reads.
 
     With ``use_retrieval_branch=False`` (Table IV "base") there are no class-token encoders: `encode_videos` and
     `encode_paragraphs` raise, and retrieval uses `grounding_similarity` (mean over a paragraph's sentences of the best
@@ -166,8 +167,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         if config.use_global_branch and not config.use_retrieval_branch:
             raise ConfigError("use_global_branch (VTFA-GD, Eq. 15-16) needs use_retrieval_branch (E1, E2 of Eq. 1)")
         self.register_buffer("word_vectors", torch.zeros(config.vocab_size, config.word_embedding_dim))
-        for name, tensor in grid_tensors(config).items():
-            self.register_buffer(name, tensor, persistent=False)
+        self.candidate_grid = CandidateGrid(config)
         self.sentence_encoder = SentenceEncoder(config)
         self.temporal_map = TemporalFeatureMap(config)
         self.local_branch = LocalConsistencyBranch(config)
@@ -248,13 +248,12 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         """Shared path of forward/ground: sentence features ``h_m``, the map ``F``, VTC-LD -> (h_m, F-_m, logits).
 
         Only the real sentences (``sentence_index``) are scored: padded ones are masked out of every score and loss,
-        and a batch of real paragraphs pads to its longest one (Charades-STA: 2.3 sentences per paragraph on average,
-        batches of 16 pad to 5-8), so this skips most of the TAN's work. ``F-_m`` and the logits are 0 at padded
-        sentences.
+        and a batch of real paragraphs pads to its longest one, so this skips the TAN's work on the padding. ``F-_m``
+        and the logits are 0 at padded sentences.
         """
         _, sentence_features = self._encode_words(word_ids, word_mask)
-        video_map = self.temporal_map(clips)  # (batch, hidden_size, K, K), once per video
-        feature_maps, logits = self.local_branch(sentence_features, video_map, self.valid_mask, sentence_index)
+        video_map = self.temporal_map(clips, self.candidate_grid)  # (batch, hidden_size, K, K), once per video
+        feature_maps, logits = self.local_branch(sentence_features, video_map, self.candidate_grid, sentence_index)
         return sentence_features, feature_maps, logits
 
     def ground(
@@ -281,10 +280,11 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         """
         check_word_inputs(self.config, word_ids, word_mask, sentence_mask)
         check_clip_features(self.config, clip_features, batch=word_ids.shape[0])
-        check_map_mask(self.config, self.valid_mask, map_mask)
+        valid_mask = self.candidate_grid.valid_mask
+        check_map_mask(self.config, valid_mask, map_mask)
         clips = self.temporal_map.project_clips(clip_features)
         _, _, logits = self._score_maps(word_ids, word_mask, clips, real_sentence_index(sentence_mask))
-        return torch.sigmoid(logits) * (self.valid_mask & sentence_mask[..., None, None])
+        return torch.sigmoid(logits) * (valid_mask & sentence_mask[..., None, None])
 
     def grounding_similarity(
         self,
@@ -308,15 +308,17 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         """
         check_word_inputs(self.config, word_ids, word_mask, sentence_mask)
         check_clip_features(self.config, clip_features)
-        check_map_mask(self.config, self.valid_mask, map_mask)
+        grid = self.candidate_grid
+        check_map_mask(self.config, grid.valid_mask, map_mask)
         num_paragraphs, num_videos = word_ids.shape[0], clip_features.shape[0]
         _, sentence_features = self._encode_words(word_ids, word_mask)
-        video_map = self.temporal_map(self.temporal_map.project_clips(clip_features))  # (num_videos, hidden, K, K)
+        clips = self.temporal_map.project_clips(clip_features)  # (num_videos, K, hidden)
+        video_map = self.temporal_map(clips, grid)  # (num_videos, hidden, K, K)
         pair_sentences = sentence_features.repeat_interleave(num_videos, 0)  # (P*N, M, hidden)
         pair_maps = video_map.repeat(num_paragraphs, 1, 1, 1)  # (P*N, hidden, K, K)
         pair_mask = sentence_mask.repeat_interleave(num_videos, 0)  # (P*N, M)
-        _, logits = self.local_branch(pair_sentences, pair_maps, self.valid_mask, real_sentence_index(pair_mask))
-        best = logits.masked_fill(~self.valid_mask, float("-inf")).flatten(-2).amax(-1).sigmoid()  # (P*N, M)
+        _, logits = self.local_branch(pair_sentences, pair_maps, grid, real_sentence_index(pair_mask))
+        best = logits.masked_fill(~grid.valid_mask, float("-inf")).flatten(-2).amax(-1).sigmoid()  # (P*N, M)
         score = (best * pair_mask).sum(-1) / pair_mask.sum(-1)
         return score.reshape(num_paragraphs, num_videos)
 
@@ -369,14 +371,13 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         """
         check_word_inputs(self.config, word_ids, word_mask, sentence_mask, masked_word_ids, masked_positions)
         check_clip_features(self.config, clip_features, batch=word_ids.shape[0])
-        check_map_mask(self.config, self.valid_mask, map_mask)
+        check_map_mask(self.config, self.candidate_grid.valid_mask, map_mask)
         check_sentence_index(sentence_index, sentence_mask)
-        compute_loss = self.training if return_loss is None else return_loss
         if sentence_index is None:
             sentence_index = real_sentence_index(sentence_mask)
         clips = self.temporal_map.project_clips(clip_features)  # (batch, K, hidden_size)
         sentence_features, feature_maps, logits = self._score_maps(word_ids, word_mask, clips, sentence_index)
-        cell_mask = self.valid_mask & sentence_mask[..., None, None]  # (batch, M, K, K)
+        cell_mask = self.candidate_grid.valid_mask & sentence_mask[..., None, None]  # (batch, M, K, K)
         output = DMRJRGModelOutput(score_maps=torch.sigmoid(logits) * cell_mask)
         video_tokens = None
         if self.video_encoder is not None:
@@ -385,117 +386,138 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             output.video_embeddings = F.normalize(video_tokens, dim=-1)
             output.paragraph_embeddings = F.normalize(paragraph_tokens, dim=-1)
             output.retrieval_similarity = output.paragraph_embeddings @ output.video_embeddings.t()
-        if compute_loss:
-            masked_states, _ = self._encode_words(masked_word_ids, word_mask)
-            inputs = {"word_ids": word_ids, "word_mask": word_mask, "masked_positions": masked_positions}
-            inputs["sentence_index"] = sentence_index
-            maps = {"feature_maps": feature_maps, "logits": logits, "cell_mask": cell_mask}
-            duplicate_pairs = _duplicate_pairs(video_group_ids, word_ids.shape[0])
-            self._add_losses(
-                output, inputs, sentence_mask, clips, video_tokens, masked_states, duplicate_pairs, **maps
-            )
-            if self.clip_alignment is not None:
-                self._add_alignment_losses(
-                    output, sentence_features, clips, sentence_mask, logits, cell_mask, duplicate_pairs
-                )
-            if self.config.supervision != "weak":
-                output.supervised_loss = self._supervised_loss(
-                    logits, cell_mask, durations, timestamps, has_timestamps
-                )
-            output.loss = self._total_loss(output)
-        return output if return_dict else output.to_tuple()
-
-    def _add_losses(
-        self,
-        output,
-        inputs,
-        sentence_mask,
-        clips,
-        video_tokens,
-        masked_states,
-        duplicate_pairs,
-        feature_maps,
-        logits,
-        cell_mask,
-    ):
-        """Fill the weak-supervision loss terms of `output` (Eq. 2-22) for the parts the config enables."""
-        config = self.config
-        top_cells = top_candidate_cells(
-            logits,
-            self.valid_mask,
-            config.num_top_candidates,
-            self.cell_start,
-            self.cell_end,
-            config.proposal_suppression_iou,
-        )  # (batch, M, Q)
-        local = self.local_branch.loss(output.score_maps, top_cells, clips, masked_states, **inputs)
-        output.reconstruction_loss, output.rank_loss = local.reconstruction, local.rank
-        output.local_loss = local.reconstruction + config.rank_loss_weight * local.rank
-        if local.intra_video_contrast is not None:
-            output.intra_video_contrast_loss = local.intra_video_contrast
-            output.local_loss = output.local_loss + config.intra_video_contrast_weight * local.intra_video_contrast
-        if config.reconstruction_pseudo_label_weight > 0:
-            real_logits = logits.flatten(0, 1).index_select(0, inputs["sentence_index"])  # (num_real, K, K)
-            output.reconstruction_pseudo_label_loss = self._pseudo_label_loss(
-                real_logits, local.best_reconstructing_cells, self.valid_mask
-            )
-            output.local_loss = (
-                output.local_loss + config.reconstruction_pseudo_label_weight * output.reconstruction_pseudo_label_loss
-            )
+        if not (self.training if return_loss is None else return_loss):
+            return output if return_dict else output.to_tuple()
+        masked_states, _ = self._encode_words(masked_word_ids, word_mask)  # ``ĥ_m`` (§III-C-1)
+        duplicate_pairs = _duplicate_pairs(video_group_ids, word_ids.shape[0])
+        top_cells = self._top_candidates(logits)  # (batch, M, Q)
+        output.local_loss, output.reconstruction_loss, output.rank_loss = self._local_losses(
+            output.score_maps, top_cells, clips, masked_states, word_ids, word_mask, masked_positions, sentence_index
+        )
         if self.retrieval_head is not None:
-            scale = self.retrieval_head.scale()
-            similarity = output.retrieval_similarity
-            output.retrieval_loss = cross_modal_retrieval_loss(
-                similarity,
-                scale,
-                config.triplet_margin,
-                config.retrieval_nce_weight,
-                config.triplet_negatives,
-                duplicate_pairs,
-            )
+            logit_scale = self.retrieval_head.scale()  # λ, shared by L_cmr and L_global
+            output.retrieval_loss = self._retrieval_loss(output.retrieval_similarity, logit_scale, duplicate_pairs)
         if self.global_branch is not None:
             fused = self.global_branch(feature_maps, top_cells, sentence_mask, video_tokens, self.video_encoder)
-            output.fused_video_embeddings = F.normalize(fused, dim=-1)
-            output.grounding_similarity = output.paragraph_embeddings @ output.fused_video_embeddings.t()
-            output.global_loss = cross_modal_retrieval_loss(
-                output.grounding_similarity,
-                scale,
-                config.triplet_margin,
-                config.global_nce_weight,
-                config.triplet_negatives,
-                duplicate_pairs,
-            )
-            if config.use_score_distillation:
-                output.distillation_loss = score_distillation_loss(similarity, output.grounding_similarity)
+            output.fused_video_embeddings = F.normalize(fused, dim=-1)  # f~_cls,f (Eq. 16)
+            output.grounding_similarity = output.paragraph_embeddings @ output.fused_video_embeddings.t()  # S_g
+            output.global_loss = self._global_loss(output.grounding_similarity, logit_scale, duplicate_pairs)
+            if self.config.use_score_distillation:
+                output.distillation_loss = score_distillation_loss(
+                    output.retrieval_similarity, output.grounding_similarity
+                )
         if self.temporal_sync is not None:
-            sync_loss, output.temporal_head_loss = self.temporal_sync(
-                feature_maps, logits, cell_mask, self.cell_start, self.cell_end
+            output.temporal_loss, output.temporal_head_loss = self._temporal_losses(feature_maps, logits, cell_mask)
+        if self.clip_alignment is not None:
+            output.clip_alignment_loss, output.alignment_pseudo_label_loss = self._alignment_losses(
+                sentence_features, clips, sentence_mask, logits, cell_mask, duplicate_pairs
             )
-            output.temporal_loss = sync_loss + output.temporal_head_loss
+        if self.config.supervision != "weak":
+            output.supervised_loss = self._supervised_loss(logits, cell_mask, durations, timestamps, has_timestamps)
+        output.loss = self._total_loss(output)
+        return output if return_dict else output.to_tuple()
 
-    def _add_alignment_losses(
-        self, output, sentence_features, clips, sentence_mask, logits, cell_mask, duplicate_pairs
-    ):
-        """Fill `clip_alignment_loss` and, when weighted, `alignment_pseudo_label_loss` (`modules.clip_alignment`)."""
+    # Loss terms, one method per part (each returns its own terms; `forward` fills the output, `_total_loss` sums) --
+
+    def _top_candidates(self, logits: torch.Tensor) -> torch.Tensor:
+        """The top-Q cells of every score map (Eq. 9, 14), flat ``i * K + j``: (batch, M, K, K) -> (batch, M, Q)."""
+        config, grid = self.config, self.candidate_grid
+        return top_candidate_cells(
+            logits,
+            grid.valid_mask,
+            config.num_top_candidates,
+            grid.cell_start,
+            grid.cell_end,
+            config.proposal_suppression_iou,
+        )
+
+    def _local_losses(
+        self,
+        score_maps: torch.Tensor,
+        top_cells: torch.Tensor,
+        clips: torch.Tensor,
+        masked_states: torch.Tensor,
+        word_ids: torch.Tensor,
+        word_mask: torch.Tensor,
+        masked_positions: torch.Tensor,
+        sentence_index: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """VTC-LD (§III-E): ``L_local = L_rec + rank_loss_weight·L_rank`` (Eq. 13), ``L_rec`` (Eq. 11), ``L_rank``
+        (Eq. 12) over the real sentences and their top-Q proposals (`LocalConsistencyBranch.loss`)."""
+        local = self.local_branch.loss(
+            score_maps, top_cells, clips, masked_states, word_ids, word_mask, masked_positions, sentence_index
+        )
+        return local.reconstruction + self.config.rank_loss_weight * local.rank, local.reconstruction, local.rank
+
+    def _cross_modal_loss(
+        self,
+        similarity: torch.Tensor,
+        logit_scale: torch.Tensor,
+        nce_weight: float,
+        duplicate_pairs: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """``L_trip + β·L_nce`` (Eq. 2-7) with the config's margin Δ and in-batch negatives."""
+        config = self.config
+        return cross_modal_retrieval_loss(
+            similarity, logit_scale, config.triplet_margin, nce_weight, config.triplet_negatives, duplicate_pairs
+        )
+
+    def _retrieval_loss(
+        self, similarity: torch.Tensor, logit_scale: torch.Tensor, duplicate_pairs: torch.Tensor | None
+    ) -> torch.Tensor:
+        """VPCMR (§III-D): ``L_cmr = L_trip + β1·L_nce`` (Eq. 2-7) on ``S_r``, (batch, batch)."""
+        return self._cross_modal_loss(similarity, logit_scale, self.config.retrieval_nce_weight, duplicate_pairs)
+
+    def _global_loss(
+        self, similarity: torch.Tensor, logit_scale: torch.Tensor, duplicate_pairs: torch.Tensor | None
+    ) -> torch.Tensor:
+        """VTFA-GD (§III-F): ``L_global = L_trip + β2·L_nce`` on ``S_g`` (batch, batch) of the fused token (Eq. 16)."""
+        return self._cross_modal_loss(similarity, logit_scale, self.config.global_nce_weight, duplicate_pairs)
+
+    def _temporal_losses(
+        self, feature_maps: torch.Tensor, logits: torch.Tensor, cell_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """BTSE-TD (§III-G): ``L_time = L^f + L^r`` (Eq. 20-22) plus the BTSE heads' own term, and that term alone
+        (`BidirectionalTemporalSync`)."""
+        sync_loss, head_loss = self.temporal_sync(feature_maps, logits, cell_mask, self.candidate_grid)
+        return sync_loss + head_loss, head_loss
+
+    def _alignment_losses(
+        self,
+        sentence_features: torch.Tensor,
+        clips: torch.Tensor,
+        sentence_mask: torch.Tensor,
+        logits: torch.Tensor,
+        cell_mask: torch.Tensor,
+        duplicate_pairs: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Not in the paper (`modules.clip_alignment`): the sentence-clip alignment loss and, with
+        ``alignment_pseudo_label_weight > 0``, the BCE of ``P_m`` against the soft IoU labels (Eq. 20-21 style) of
+        the cell the alignment points at (else None)."""
         config = self.config
         similarity = self.clip_alignment(sentence_features, clips)  # (batch, M, batch, K)
-        output.clip_alignment_loss = clip_alignment_loss(
+        alignment_loss = clip_alignment_loss(
             similarity, sentence_mask, config.clip_alignment_temperature, duplicate_pairs
         )
-        if config.alignment_pseudo_label_weight > 0:
-            batch_index = torch.arange(similarity.shape[0], device=similarity.device)
-            own_similarity = similarity[batch_index, :, batch_index]  # (batch, M, K)
-            cells = aligned_moment_cells(own_similarity, self.valid_mask)  # (batch, M)
-            output.alignment_pseudo_label_loss = self._pseudo_label_loss(logits, cells, cell_mask)
+        if config.alignment_pseudo_label_weight == 0:
+            return alignment_loss, None
+        grid = self.candidate_grid
+        batch_index = torch.arange(similarity.shape[0], device=similarity.device)
+        own_similarity = similarity[batch_index, :, batch_index]  # (batch, M, K)
+        cells = aligned_moment_cells(own_similarity, grid.valid_mask)  # (batch, M)
+        labels = soft_iou_labels(cells, grid.cell_start, grid.cell_end, config.min_iou, config.max_iou)
+        return alignment_loss, masked_binary_cross_entropy(logits, labels, cell_mask)
 
-    def _pseudo_label_loss(self, logits: torch.Tensor, cells: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """BCE of score-map logits (..., K, K) against the 2D-TAN soft IoU labels of pseudo-label cells (...), as
-        BTSE-TD does (Eq. 20-21), averaged over the ``True`` cells of ``mask``."""
-        labels = soft_iou_labels(cells, self.cell_start, self.cell_end, self.config.min_iou, self.config.max_iou)
-        return masked_binary_cross_entropy(logits, labels, mask)
-
-    def _supervised_loss(self, logits, cell_mask, durations, timestamps, has_timestamps) -> torch.Tensor:
-        """2D-TAN BCE of ``P_m`` against IoU maps of the annotated moments (``supervision`` "full"/"semi")."""
+    def _supervised_loss(
+        self,
+        logits: torch.Tensor,
+        cell_mask: torch.Tensor,
+        durations: torch.Tensor | None,
+        timestamps: torch.Tensor | None,
+        has_timestamps: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """Not in the paper: 2D-TAN BCE of ``P_m`` against IoU maps of the annotated moments (``supervision``
+        "full"/"semi")."""
         if timestamps is None or durations is None:
             raise InputError(
                 f"supervision={self.config.supervision!r} needs `timestamps` (batch, num_sentences, 2) and "
@@ -511,8 +533,8 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         labels = span_iou_labels(
             fractions[..., 0],
             fractions[..., 1],
-            self.cell_start,
-            self.cell_end,
+            self.candidate_grid.cell_start,
+            self.candidate_grid.cell_end,
             self.config.min_iou,
             self.config.max_iou,
         )
@@ -520,7 +542,8 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         return masked_binary_cross_entropy(logits, labels, cell_mask & rows[:, None, None, None])
 
     def _total_loss(self, output: DMRJRGModelOutput) -> torch.Tensor:
-        """Eq. 23 with the config's weights; absent terms (switched-off parts) count 0."""
+        """Eq. 23, ``L_cmr + L_local + L_global + L_time + L_mse``, each term times its ``*_loss_weight``, plus the
+        weighted terms that are not in the paper; absent terms (switched-off parts) count 0."""
         config = self.config
         weighted = [
             (output.retrieval_loss, config.retrieval_loss_weight),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import logging
 import re
 
 import pytest
@@ -150,3 +152,32 @@ def test_the_synthetic_preset_is_the_demo_model_with_the_grounding_objective():
     assert DMRJRGConfig.from_preset("tiny").word_vector_postprocessing == "none", "the paper's frozen vectors"
     with pytest.raises(ConfigError, match="word_vector_postprocessing must be one of"):
         DMRJRGConfig(word_vector_postprocessing="pca")
+
+
+RETIRED = {
+    "intra_video_contrast_weight": 0.0,
+    "contrast_whole_video_margin": 0.1,
+    "contrast_complement_margin": 0.15,
+    "reconstruction_pseudo_label_weight": 0.0,
+}
+
+
+def test_a_saved_config_with_retired_fields_loads_without_them_and_says_so_once(tmp_path, caplog):
+    config = DMRJRGConfig.from_preset("tiny")
+    config.save_pretrained(tmp_path)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **RETIRED}), encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="dmr_jrg_hf.configuration_dmr_jrg"):
+        loaded = DMRJRGConfig.from_pretrained(tmp_path)
+    assert loaded.to_dict() == config.to_dict()
+    assert not any(hasattr(loaded, name) for name in RETIRED)
+    messages = [record.getMessage() for record in caplog.records if record.name == "dmr_jrg_hf.configuration_dmr_jrg"]
+    assert len(messages) == 1 and all(name in messages[0] for name in RETIRED), messages
+
+
+@pytest.mark.parametrize("name", sorted(RETIRED))
+def test_retired_fields_passed_to_the_constructor_are_unknown_fields(name):
+    with pytest.raises(ConfigError, match=f"'{name}' \\(retired"):
+        DMRJRGConfig(**{name: 1.0})
+    with pytest.raises(ConfigError, match=name):
+        DMRJRGConfig.from_preset("tiny", **{name: 1.0})

@@ -45,7 +45,7 @@ def _use_the_full_layout(model: DMRJRGModel, monkeypatch) -> None:
     """The straightforward reference of VTC-LD: every (b, m) slot through fusion, TAN and score head."""
     branch = model.local_branch
     full = type(branch).forward
-    monkeypatch.setattr(branch, "forward", lambda s, v, mask, sentence_index=None: full(branch, s, v, mask))
+    monkeypatch.setattr(branch, "forward", lambda s, v, grid, sentence_index=None: full(branch, s, v, grid))
 
 
 @pytest.mark.parametrize("grid", [{}, {"num_clips": 16, "map_scale_layers": [4, 2, 2]}], ids=["dense", "sparse"])
@@ -70,9 +70,10 @@ def test_inference_scores_real_sentences_only_and_matches_the_full_layout():
     with torch.no_grad():
         clips = model.temporal_map.project_clips(inputs["clip_features"])
         _, sentence_features = model._encode_words(inputs["word_ids"], inputs["word_mask"])
-        video_map = model.temporal_map(clips)
-        _, full_logits = model.local_branch(sentence_features, video_map, model.valid_mask)
-        reference = torch.sigmoid(full_logits) * (model.valid_mask & inputs["sentence_mask"][..., None, None])
+        grid = model.candidate_grid
+        video_map = model.temporal_map(clips, grid)
+        _, full_logits = model.local_branch(sentence_features, video_map, grid)
+        reference = torch.sigmoid(full_logits) * (grid.valid_mask & inputs["sentence_mask"][..., None, None])
         grounded = model.ground(**text, clip_features=inputs["clip_features"], map_mask=inputs["map_mask"])
         forward = model(**inputs, return_loss=False).score_maps
     torch.testing.assert_close(grounded, reference, msg="ground() against the full (batch, M) layout")

@@ -234,8 +234,6 @@ _EQ23_WEIGHTS = (
 _EXTRA_OBJECTIVES = {
     "clip_alignment_weight": "sentence-clip multiple-instance alignment",
     "alignment_pseudo_label_weight": "score-map pseudo-labels from that alignment",
-    "intra_video_contrast_weight": "CPL-style intra-video contrast of reconstructions",
-    "reconstruction_pseudo_label_weight": "score-map pseudo-labels from the best-reconstructing proposal",
 }
 
 

@@ -1,5 +1,6 @@
 """Building blocks of the DMR-JRG model (paper §III); `DMRJRGModel` in `modeling_dmr_jrg` assembles them."""
 
+from .candidate_grid import CandidateGrid, masked_conv_weights
 from .class_token_encoder import (
     ClassTokenEncoder,
     ParagraphClassTokenEncoder,
@@ -7,12 +8,12 @@ from .class_token_encoder import (
     VideoClassTokenEncoder,
 )
 from .clip_alignment import SentenceClipAlignment, aligned_moment_cells, clip_alignment_loss
-from .fusion import GlobalAlignmentBranch, SentenceMomentFusion, fuse_top_candidates
+from .fusion import SentenceMomentFusion
+from .global_branch import GlobalAlignmentBranch, fuse_top_candidates
 from .local_branch import LocalConsistencyBranch, top_candidate_cells
 from .losses import (
     cross_modal_retrieval_loss,
     info_nce_loss,
-    intra_video_contrast_loss,
     masked_binary_cross_entropy,
     reconstruction_loss,
     reconstruction_rank_loss,
@@ -21,14 +22,15 @@ from .losses import (
     triplet_ranking_loss,
 )
 from .reconstructor import MaskedWordReconstructor
-from .temporal_adjacent_network import MomentScoreHead, TemporalAdjacentNetwork, masked_conv_weights
-from .temporal_map import TemporalFeatureMap, grid_tensors, range_max_pool
+from .temporal_adjacent_network import MomentScoreHead, TemporalAdjacentNetwork
+from .temporal_map import TemporalFeatureMap, range_max_pool
 from .temporal_sync import BidirectionalTemporalSync, soft_iou_labels, span_iou_labels
 from .text_encoder import SentenceEncoder
 from .valid_cell_convolution import valid_cell_conv2d, valid_cell_pairs
 
 __all__ = [
     "BidirectionalTemporalSync",
+    "CandidateGrid",
     "ClassTokenEncoder",
     "GlobalAlignmentBranch",
     "LocalConsistencyBranch",
@@ -46,9 +48,7 @@ __all__ = [
     "clip_alignment_loss",
     "cross_modal_retrieval_loss",
     "fuse_top_candidates",
-    "grid_tensors",
     "info_nce_loss",
-    "intra_video_contrast_loss",
     "masked_binary_cross_entropy",
     "masked_conv_weights",
     "range_max_pool",

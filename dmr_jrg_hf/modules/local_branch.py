@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from ..configuration_dmr_jrg import DMRJRGConfig
+from .candidate_grid import CandidateGrid
 from .fusion import SentenceMomentFusion
-from .losses import intra_video_contrast_loss, reconstruction_loss, reconstruction_rank_loss
+from .losses import reconstruction_loss, reconstruction_rank_loss
 from .reconstructor import MaskedWordReconstructor
 from .temporal_adjacent_network import MomentScoreHead, TemporalAdjacentNetwork
 
@@ -36,8 +37,6 @@ class LocalLosses(NamedTuple):
 
     reconstruction: torch.Tensor  # L_rec (Eq. 11), scalar
     rank: torch.Tensor  # L_rank (Eq. 12), scalar
-    intra_video_contrast: torch.Tensor | None  # `intra_video_contrast_loss`, scalar (None when disabled)
-    best_reconstructing_cells: torch.Tensor  # (num_real,) flat cell of each sentence's best-reconstructing proposal
 
 
 def top_candidate_cells(
@@ -60,7 +59,7 @@ def top_candidate_cells(
         valid_mask (torch.BoolTensor of shape (num_clips, num_clips)).
         num_candidates (int): Q.
         cell_start, cell_end (torch.FloatTensor of shape (num_clips, num_clips), optional): spans of the cells as
-            fractions of the video (`grid_tensors`); needed when ``suppression_iou < 1``.
+            fractions of the video (`CandidateGrid`); needed when ``suppression_iou < 1``.
         suppression_iou (float): 1.0 keeps the plain top-Q.
 
     Returns:
@@ -92,10 +91,7 @@ class LocalConsistencyBranch(nn.Module):
 
     def __init__(self, config: DMRJRGConfig):
         super().__init__()
-        self.num_top_candidates = config.num_top_candidates
         self.label_smoothing = config.reconstruction_label_smoothing
-        self.contrast_margins = (config.contrast_whole_video_margin, config.contrast_complement_margin)
-        self.use_intra_video_contrast = config.intra_video_contrast_weight > 0
         self.fusion = SentenceMomentFusion(config)
         self.temporal_adjacent_network = (
             TemporalAdjacentNetwork(config) if config.use_temporal_adjacent_network else None
@@ -107,7 +103,7 @@ class LocalConsistencyBranch(nn.Module):
         self,
         sentence_features: torch.Tensor,
         video_map: torch.Tensor,
-        valid_mask: torch.Tensor,
+        grid: CandidateGrid,
         sentence_index: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Score every candidate moment for every sentence against the video at the same batch index.
@@ -115,7 +111,7 @@ class LocalConsistencyBranch(nn.Module):
         Args:
             sentence_features (torch.FloatTensor of shape (batch, num_sentences, hidden_size)): ``h_m``.
             video_map (torch.FloatTensor of shape (batch, hidden_size, num_clips, num_clips)): ``F``.
-            valid_mask (torch.BoolTensor of shape (num_clips, num_clips)).
+            grid (CandidateGrid): the model's candidate grid.
             sentence_index (torch.LongTensor of shape (num_real,), optional): flat positions ``b * M + m`` of the
                 real sentences (`real_sentence_index`). Given, only those sentences are fused and run through the
                 TAN (the padded ones are most of a batch of real paragraphs) and the outputs are zero at the padded
@@ -126,10 +122,10 @@ class LocalConsistencyBranch(nn.Module):
             num_clips)) and score-map logits (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)).
         """
         if sentence_index is None:
-            return self._score(sentence_features, video_map, valid_mask)
+            return self._score(sentence_features, video_map, grid)
         batch, num_sentences, hidden_size = sentence_features.shape
         real = sentence_features.reshape(-1, hidden_size).index_select(0, sentence_index)  # (num_real, hidden)
-        fused, logits = self._score(real[:, None], video_map, valid_mask, sentence_index // num_sentences)
+        fused, logits = self._score(real[:, None], video_map, grid, sentence_index // num_sentences)
         slots = batch * num_sentences
         fused = fused.new_zeros(slots, *fused.shape[2:]).index_copy(0, sentence_index, fused[:, 0])
         logits = logits.new_zeros(slots, *logits.shape[2:]).index_copy(0, sentence_index, logits[:, 0])
@@ -139,14 +135,14 @@ class LocalConsistencyBranch(nn.Module):
         self,
         sentence_features: torch.Tensor,
         video_map: torch.Tensor,
-        valid_mask: torch.Tensor,
+        grid: CandidateGrid,
         video_index: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Fusion (Eq. 8), TAN and prediction layer over a (rows, sentences) layout: ``F-_m`` and the logits."""
-        fused = self.fusion(sentence_features, video_map, valid_mask, video_index)  # (rows, M, hidden, K, K)
+        fused = self.fusion(sentence_features, video_map, grid.valid_mask, video_index)  # (rows, M, hidden, K, K)
         if self.temporal_adjacent_network is not None:
             rows, num_sentences = fused.shape[:2]
-            flat = self.temporal_adjacent_network(fused.flatten(0, 1))  # (rows*M, hidden, K, K)
+            flat = self.temporal_adjacent_network(fused.flatten(0, 1), grid)  # (rows*M, hidden, K, K)
             fused = flat.reshape(rows, num_sentences, *flat.shape[1:])  # (rows, M, hidden, K, K)
         return fused, self.score_head(fused)
 
@@ -162,10 +158,6 @@ class LocalConsistencyBranch(nn.Module):
         sentence_index: torch.Tensor,
     ) -> LocalLosses:
         """``L_rec`` (Eq. 11) and ``L_rank`` (Eq. 12) over the real sentences and their top-Q proposals.
-
-        With ``config.intra_video_contrast_weight > 0`` the same reconstructor call also decodes each sentence from
-        the whole video and from the complement of its top-scored proposal, for `intra_video_contrast_loss` (whose
-        "proposal" term is that top-scored proposal).
 
         Args:
             probs (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)): ``P_m``.
@@ -190,32 +182,17 @@ class LocalConsistencyBranch(nn.Module):
         clip_index = torch.arange(num_clips, device=clips.device)
         starts, ends = (cells // num_clips)[..., None], (cells % num_clips)[..., None]
         span_masks = (clip_index >= starts) & (clip_index <= ends)  # (num_real, Q, K)
-        if self.use_intra_video_contrast:
-            # (num_real, Q + 2, K): the Q proposals, the whole video, the complement of the top-scored proposal (an
-            # empty complement is replaced by the whole video and left out of the loss)
-            complement = ~span_masks[:, 0]
-            complement_exists = complement.any(dim=-1)
-            complement = complement | ~complement_exists[:, None]
-            span_masks = torch.cat([span_masks, torch.ones_like(complement)[:, None], complement[:, None]], dim=1)
-        num_spans = span_masks.shape[1]
-        per_pair = self._reconstruction_losses(
+        proposal_losses = self._reconstruction_losses(
             clips[batch_index],
             span_masks,
             real(masked_word_states),
             real(word_ids),
             real(word_mask),
             real(masked_positions),
-        ).reshape(num_real, num_spans)
-        proposal_losses = per_pair[:, :num_candidates]
+        ).reshape(num_real, num_candidates)
         proposal_scores = real(probs.flatten(-2)).gather(1, cells)  # (num_real, Q)
         rank_loss = reconstruction_rank_loss(proposal_scores, proposal_losses)
-        contrast_loss = None
-        if self.use_intra_video_contrast:
-            contrast_loss = intra_video_contrast_loss(
-                proposal_losses[:, 0], per_pair[:, -2], per_pair[:, -1], complement_exists, *self.contrast_margins
-            )
-        best_cells = cells.gather(1, proposal_losses.detach().argmin(dim=1, keepdim=True))[:, 0]
-        return LocalLosses(proposal_losses.mean(), rank_loss, contrast_loss, best_cells)
+        return LocalLosses(proposal_losses.mean(), rank_loss)
 
     def _reconstruction_losses(
         self,

@@ -12,7 +12,6 @@ __all__ = [
     "reconstruction_loss",
     "reconstruction_rewards",
     "reconstruction_rank_loss",
-    "intra_video_contrast_loss",
     "score_distillation_loss",
     "masked_binary_cross_entropy",
 ]
@@ -154,36 +153,6 @@ def reconstruction_rank_loss(proposal_scores: torch.Tensor, per_proposal_loss: t
     """
     rewards = reconstruction_rewards(per_proposal_loss)
     return -(rewards * F.log_softmax(proposal_scores, dim=-1)).mean()
-
-
-def intra_video_contrast_loss(
-    proposal_loss: torch.Tensor,
-    whole_video_loss: torch.Tensor,
-    complement_loss: torch.Tensor,
-    complement_exists: torch.Tensor,
-    whole_video_margin: float,
-    complement_margin: float,
-) -> torch.Tensor:
-    """Intra-video contrast of reconstructions (not in the paper; CPL, Zheng et al., CVPR 2022, Eq. 8-9).
-
-    ``max(0, L_p - L_whole + β_1) + max(0, L_p - L_comp + β_2)``: the chosen proposal must reconstruct its sentence
-    better than the whole video (a hard negative that contains the moment and everything else) and than the rest of
-    the video outside the proposal (an easy negative). Eq. 11-12 alone reward any proposal that contains the moment,
-    however long; trained against the whole video, the reconstructor stops reading context it does not need and the
-    rank loss then prefers tight proposals.
-
-    Args:
-        proposal_loss (torch.FloatTensor of shape (num_sentences,)): reconstruction loss of each sentence's chosen
-            proposal.
-        whole_video_loss (torch.FloatTensor of shape (num_sentences,)): from all clips of the video.
-        complement_loss (torch.FloatTensor of shape (num_sentences,)): from the clips outside the chosen proposal.
-        complement_exists (torch.BoolTensor of shape (num_sentences,)): False where the proposal is the whole video
-            (no complement); those sentences have no complement term.
-        whole_video_margin, complement_margin (float): β_1 and β_2.
-    """
-    whole = (proposal_loss - whole_video_loss + whole_video_margin).clamp(min=0).mean()
-    complement = (proposal_loss - complement_loss + complement_margin).clamp(min=0) * complement_exists
-    return whole + complement.sum() / complement_exists.sum().clamp(min=1)
 
 
 def score_distillation_loss(retrieval_scores: torch.Tensor, grounding_scores: torch.Tensor) -> torch.Tensor:

@@ -5,51 +5,33 @@ from __future__ import annotations
 import functools
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..configuration_dmr_jrg import DMRJRGConfig
-from ..geometry import valid_cell_mask
-from .temporal_map import grid_tensors
-from .valid_cell_convolution import valid_cell_conv2d, valid_cell_pairs
+from .candidate_grid import CandidateGrid
+from .valid_cell_convolution import valid_cell_conv2d
 
-__all__ = ["VALID_CELLS_MIN_HIDDEN_SIZE", "masked_conv_weights", "TemporalAdjacentNetwork", "MomentScoreHead"]
+__all__ = ["VALID_CELLS_MIN_HIDDEN_SIZE", "TemporalAdjacentNetwork", "MomentScoreHead"]
 
-# `tan_implementation="auto"` uses the valid-cell convolution from this width up. Measured on a 2-core CPU (fp32, TAN
-# kernel 5, K=16): at hidden_size 64 the dense oneDNN convolution is about 1.3x faster for a training step, at 128
-# the valid-cell one is about 1.3x faster, at 256 and 512 about 2x.
+# `tan_implementation="auto"` uses the valid-cell convolution on a CPU from this width up, where it is the faster of
+# the two (README, "Performance").
 VALID_CELLS_MIN_HIDDEN_SIZE = 128
-
-
-def masked_conv_weights(valid_mask: torch.Tensor, kernel_size: int, padding: int) -> torch.Tensor:
-    """Re-weighting of a masked 2D conv: ``kernel_size**2 / (valid cells under the kernel)`` at valid cells, else 0.
-
-    Args:
-        valid_mask (torch.BoolTensor of shape (num_clips, num_clips)).
-
-    Returns:
-        torch.FloatTensor of shape (num_clips, num_clips): 1 where the whole kernel sees valid cells, larger at the
-        map's borders and in its sparse regions, 0 at invalid cells.
-    """
-    mask = valid_mask.float()[None, None]
-    counts = F.conv2d(mask, torch.ones(1, 1, kernel_size, kernel_size), padding=padding)[0, 0]
-    area = float(kernel_size * kernel_size)
-    return torch.where(valid_mask & (counts > 0), area / counts.clamp(min=1.0), torch.zeros_like(counts))
 
 
 class TemporalAdjacentNetwork(nn.Module):
     """TAN of VTC-LD (§III-E): ``tan_num_layers`` masked conv layers over the fused map ``F~_m`` -> ``F-_m``.
 
     As in 2D-TAN's ``MapConv``, each layer is ``relu(conv(x))`` times a per-cell weight that compensates for the
-    invalid cells under the kernel at the map's borders and in its sparse regions (`masked_conv_weights`).
+    invalid cells under the kernel at the map's borders and in its sparse regions (`masked_conv_weights`). The weights
+    and the valid-cell tables come from the model's `CandidateGrid`, passed to `forward`.
 
     With ``tan_implementation="valid_cells"`` the convolutions are computed at the valid cells only
     (`valid_cell_conv2d`): every output at an invalid cell is multiplied by 0 and every input there is 0, so this gives
     the dense convolution's result with about half the work (K=16) or less (sparse K=32 maps). ``"dense"`` runs
     ``nn.Conv2d`` over the whole map, which wins for narrow models; ``"auto"`` (default) picks "valid_cells" from
     `VALID_CELLS_MIN_HIDDEN_SIZE` up on a CPU, and "dense" for maps on an accelerator, where a step is bound by
-    kernel launches rather than FLOPs (the valid-cell convolution dispatches about ten operators per kernel offset and
-    layer: 81 offsets for ActivityNet's 9x9 kernel, two thirds of the step's operators).
+    kernel launches rather than FLOPs (the valid-cell convolution dispatches several operators per kernel offset and
+    layer).
 
     Note:
         2D-TAN weighs by ``1 / count``; this weighs by ``kernel_size**2 / count`` (partial-convolution scaling). The
@@ -57,15 +39,13 @@ class TemporalAdjacentNetwork(nn.Module):
         the function class is the same; this one keeps the signal's scale through the layers, and the convs get He
         initialisation, so the score map does not start flat. 2D-TAN also lets the mask grow by the kernel at every
         layer; here it stays the valid-cell mask, so invalid cells are zero after every layer and never feed a valid
-        one (the weights are computed once, as a buffer).
+        one (the weights are computed once, by `CandidateGrid`).
     """
 
     gradient_checkpointing = False  # switched by `DMRJRGModel.activation_checkpointing_enable` (transformers)
 
     def __init__(self, config: DMRJRGConfig):
         super().__init__()
-        self.kernel_size = config.tan_kernel_size
-        self.padding = config.tan_padding
         self.implementation = config.tan_implementation
         if self.implementation == "auto":
             self.implementation = "valid_cells" if config.hidden_size >= VALID_CELLS_MIN_HIDDEN_SIZE else "dense"
@@ -76,42 +56,27 @@ class TemporalAdjacentNetwork(nn.Module):
             nn.Conv2d(config.hidden_size, config.hidden_size, config.tan_kernel_size, padding=config.tan_padding)
             for _ in range(config.tan_num_layers)
         )
-        tables = self._grid_tables(config)
-        for name, tensor in self._buffers_from(config, tables).items():
-            self.register_buffer(name, tensor, persistent=False)
-        self.offset_counts = tables["offset_counts"]  # pairs per kernel offset, host ints (no device sync)
 
-    @staticmethod
-    def _grid_tables(config: DMRJRGConfig) -> dict:
-        return valid_cell_pairs(valid_cell_mask(config.num_clips, config.map_scale_layers), config.tan_kernel_size)
+    def _dense_layer(self, layer: nn.Conv2d, grid: CandidateGrid, hidden: torch.Tensor) -> torch.Tensor:
+        return torch.relu(layer(hidden)) * grid.conv_cell_weights
 
-    @staticmethod
-    def _buffers_from(config: DMRJRGConfig, tables: dict) -> dict[str, torch.Tensor]:
-        valid_mask = grid_tensors(config)["valid_mask"]
-        return {
-            "cell_weights": masked_conv_weights(valid_mask, config.tan_kernel_size, config.tan_padding),
-            **{name: tables[name] for name in ("cell_index", "pair_targets", "pair_sources")},
-        }
-
-    def compute_grid_buffers(self, config: DMRJRGConfig) -> dict[str, torch.Tensor]:
-        """The buffers this config's grid determines: ``cell_weights`` (num_clips, num_clips) (`masked_conv_weights`)
-        and the packed-convolution tables ``cell_index``, ``pair_targets``, ``pair_sources`` (`valid_cell_pairs`)."""
-        return self._buffers_from(config, self._grid_tables(config))
-
-    def _dense_layer(self, layer: nn.Conv2d, hidden: torch.Tensor) -> torch.Tensor:
-        return torch.relu(layer(hidden)) * self.cell_weights
-
-    def _valid_cell_layer(self, layer: nn.Conv2d, cells: torch.Tensor, cell_weights: torch.Tensor) -> torch.Tensor:
+    def _valid_cell_layer(
+        self, layer: nn.Conv2d, grid: CandidateGrid, cells: torch.Tensor, cell_weights: torch.Tensor
+    ) -> torch.Tensor:
         convolved = valid_cell_conv2d(
-            cells, layer.weight, layer.bias, self.pair_targets, self.pair_sources, self.offset_counts
+            cells, layer.weight, layer.bias, grid.conv_pair_targets, grid.conv_pair_sources, grid.conv_offset_counts
         )
         return torch.relu(convolved) * cell_weights
 
-    def forward(self, fused_map: torch.Tensor) -> torch.Tensor:
+    def forward(self, fused_map: torch.Tensor, grid: CandidateGrid) -> torch.Tensor:
         """(num_maps, hidden_size, num_clips, num_clips) -> same shape, zero at invalid cells.
 
         With activation checkpointing on (`DMRJRGModel.activation_checkpointing_enable`, the trainer's
         ``gradient_checkpointing``), each layer keeps only its input for the backward pass and is recomputed there.
+
+        Args:
+            fused_map (torch.FloatTensor of shape (num_maps, hidden_size, num_clips, num_clips)): ``F~_m`` (Eq. 8).
+            grid (CandidateGrid): the model's grid (valid cells, per-cell weights, valid-cell tables).
         """
         checkpointing = self.gradient_checkpointing and self.training and torch.is_grad_enabled()
 
@@ -122,14 +87,14 @@ class TemporalAdjacentNetwork(nn.Module):
         if implementation == "dense":
             hidden = fused_map
             for layer in self.layers:
-                hidden = run(functools.partial(self._dense_layer, layer), hidden)
+                hidden = run(functools.partial(self._dense_layer, layer, grid), hidden)
             return hidden
         num_maps, hidden_size, num_clips = fused_map.shape[:3]
-        cells = fused_map.flatten(2).permute(2, 0, 1)[self.cell_index]  # (num_cells, num_maps, hidden_size)
-        cell_weights = self.cell_weights.flatten()[self.cell_index, None, None]  # (num_cells, 1, 1)
+        cells = fused_map.flatten(2).permute(2, 0, 1)[grid.cell_index]  # (num_cells, num_maps, hidden_size)
+        cell_weights = grid.conv_cell_weights.flatten()[grid.cell_index, None, None]  # (num_cells, 1, 1)
         for layer in self.layers:
-            cells = run(functools.partial(self._valid_cell_layer, layer), cells, cell_weights)
-        dense = cells.new_zeros(num_clips * num_clips, num_maps, hidden_size).index_copy(0, self.cell_index, cells)
+            cells = run(functools.partial(self._valid_cell_layer, layer, grid), cells, cell_weights)
+        dense = cells.new_zeros(num_clips * num_clips, num_maps, hidden_size).index_copy(0, grid.cell_index, cells)
         return dense.permute(1, 2, 0).reshape(num_maps, hidden_size, num_clips, num_clips)  # (num_maps, hidden, K, K)
 
 

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ..configuration_dmr_jrg import DMRJRGConfig
+from .candidate_grid import CandidateGrid
 from .losses import masked_binary_cross_entropy
 from .temporal_adjacent_network import MomentScoreHead
 
@@ -24,7 +25,7 @@ def span_iou_labels(
 
     Args:
         start, end (torch.FloatTensor of shape (...)): the target span.
-        cell_start, cell_end (torch.FloatTensor of shape (num_clips, num_clips)): every cell's span (`grid_tensors`).
+        cell_start, cell_end (torch.FloatTensor of shape (num_clips, num_clips)): every cell's span (`CandidateGrid`).
         min_iou, max_iou (float): IoU mapped to 0 and to 1 (`geometry.scaled_iou_labels`).
 
     Returns:
@@ -117,8 +118,7 @@ class BidirectionalTemporalSync(nn.Module):
         feature_maps: torch.Tensor,
         main_logits: torch.Tensor,
         cell_mask: torch.Tensor,
-        cell_start: torch.Tensor,
-        cell_end: torch.Tensor,
+        grid: CandidateGrid,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``L_time = L^f + L^r`` (Eq. 22) on the main map, and the heads' own training term (see Note).
 
@@ -127,7 +127,7 @@ class BidirectionalTemporalSync(nn.Module):
                 output ``F-_m``; detached here (BTSE reaches the trunk only through the main map's BCE).
             main_logits (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)): logits of ``P_m``.
             cell_mask (torch.BoolTensor of shape (batch, num_sentences, num_clips, num_clips)).
-            cell_start, cell_end (torch.FloatTensor of shape (num_clips, num_clips)): cell spans as fractions.
+            grid (CandidateGrid): the model's grid; its cell spans turn pseudo-label cells into soft labels.
 
         Returns:
             tuple of scalars: the temporal loss ``L_time`` and the heads' loss (0 when paper-literal).
@@ -140,7 +140,7 @@ class BidirectionalTemporalSync(nn.Module):
             with torch.set_grad_enabled(torch.is_grad_enabled() and not self.paper_literal):
                 logits, probs, gates = self.recurrence(features, cell_mask, direction)
             pseudo_cells = probs.detach().masked_fill(~cell_mask, -1.0).flatten(2).argmax(dim=-1)  # (batch, M)
-            labels = soft_iou_labels(pseudo_cells, cell_start, cell_end, self.min_iou, self.max_iou)
+            labels = soft_iou_labels(pseudo_cells, grid.cell_start, grid.cell_end, self.min_iou, self.max_iou)
             temporal_loss = temporal_loss + masked_binary_cross_entropy(main_logits, labels, cell_mask)
             if not self.paper_literal:
                 target = main_probs * gates.clamp(0.0, 1.0)

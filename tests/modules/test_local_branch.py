@@ -3,13 +3,13 @@ from __future__ import annotations
 import torch
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
+from dmr_jrg_hf.modules.candidate_grid import CandidateGrid
 from dmr_jrg_hf.modules.local_branch import top_candidate_cells
-from dmr_jrg_hf.modules.temporal_map import grid_tensors
 
 
 def _grid():
-    grid = grid_tensors(DMRJRGConfig.from_preset("tiny"))  # K = 8, dense
-    return grid["valid_mask"], grid["cell_start"], grid["cell_end"]
+    grid = CandidateGrid(DMRJRGConfig.from_preset("tiny"))  # K = 8, dense
+    return grid.valid_mask, grid.cell_start, grid.cell_end
 
 
 def _logits():

@@ -7,7 +7,6 @@ import torch
 
 from dmr_jrg_hf.modules.losses import (
     info_nce_loss,
-    intra_video_contrast_loss,
     masked_binary_cross_entropy,
     reconstruction_loss,
     reconstruction_rank_loss,
@@ -60,17 +59,6 @@ def test_reconstruction_loss_averages_tokens_per_pair_then_pairs():
     assert torch.allclose(per_pair, expected, atol=1e-6)
     none = reconstruction_loss(logits, targets, torch.zeros_like(token_mask), label_smoothing=0.0)
     assert torch.equal(none, torch.zeros(2)), "a pair without masked words counts 0"
-
-
-def test_intra_video_contrast_hand_computed():
-    proposal = torch.tensor([1.0, 2.0])
-    whole_video = torch.tensor([1.05, 1.5])  # hinge: 1.0 - 1.05 + 0.1 = 0.05 and 2.0 - 1.5 + 0.1 = 0.6
-    complement = torch.tensor([1.1, 0.5])  # hinge 1.0 - 1.1 + 0.15 = 0.05; the second has no complement
-    exists = torch.tensor([True, False])
-    loss = intra_video_contrast_loss(proposal, whole_video, complement, exists, 0.1, 0.15)
-    assert torch.isclose(loss, torch.tensor((0.05 + 0.6) / 2 + 0.05))
-    satisfied = intra_video_contrast_loss(proposal, proposal + 1.0, proposal + 1.0, exists, 0.1, 0.15)
-    assert satisfied == 0, "a proposal that beats both references by more than the margins costs nothing"
 
 
 def test_info_nce_hand_computed():

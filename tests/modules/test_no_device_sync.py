@@ -27,19 +27,19 @@ def test_input_checks_read_no_device_values():
     model = DMRJRGModel(config).to("meta")
     check_word_inputs(config, meta["word_ids"], meta["word_mask"], meta["sentence_mask"])
     check_clip_features(config, meta["clip_features"], batch=2)
-    check_map_mask(config, model.valid_mask, meta["map_mask"])
+    check_map_mask(config, model.candidate_grid.valid_mask, meta["map_mask"])
     with pytest.raises(InputError, match="sentence_mask"):
         check_word_inputs(config, meta["word_ids"], meta["word_mask"], meta["sentence_mask"][:, :1])
     with pytest.raises(InputError, match="map_mask"):
-        check_map_mask(config, model.valid_mask, meta["map_mask"][:4])
+        check_map_mask(config, model.candidate_grid.valid_mask, meta["map_mask"][:4])
 
 
 def test_host_map_mask_is_checked_against_the_config_grid_for_a_model_on_a_device():
     config, inputs = TESTER.prepare_config_and_inputs()
     model = DMRJRGModel(config).to("meta")
-    check_map_mask(config, model.valid_mask, inputs["map_mask"])
+    check_map_mask(config, model.candidate_grid.valid_mask, inputs["map_mask"])
     with pytest.raises(InputError, match="map_mask"):
-        check_map_mask(config, model.valid_mask, ~inputs["map_mask"])
+        check_map_mask(config, model.candidate_grid.valid_mask, ~inputs["map_mask"])
 
 
 @pytest.mark.parametrize("tan_implementation", ["valid_cells", "dense"])
@@ -49,8 +49,8 @@ def test_encoders_map_and_local_branch_forward_backward_run_on_meta(tan_implemen
     meta = _meta(inputs)
     clips = model.temporal_map.project_clips(meta["clip_features"])
     states, sentence_features = model._encode_words(meta["word_ids"], meta["word_mask"])
-    video_map = model.temporal_map(clips)
-    feature_maps, logits = model.local_branch(sentence_features, video_map, model.valid_mask)
+    video_map = model.temporal_map(clips, model.candidate_grid)
+    feature_maps, logits = model.local_branch(sentence_features, video_map, model.candidate_grid)
     assert logits.shape == (2, 3, config.num_clips, config.num_clips) and logits.device.type == "meta"
     (logits.sum() + feature_maps.sum() + states.sum()).backward()
     assert model.local_branch.temporal_adjacent_network.layers[0].weight.grad.device.type == "meta"

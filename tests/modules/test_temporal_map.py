@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
-from dmr_jrg_hf.geometry import cell_spans, valid_cell_mask
-from dmr_jrg_hf.modules.temporal_map import TemporalFeatureMap, grid_tensors, range_max_pool
+from dmr_jrg_hf.geometry import valid_cell_mask
+from dmr_jrg_hf.modules.candidate_grid import CandidateGrid
+from dmr_jrg_hf.modules.temporal_map import TemporalFeatureMap, range_max_pool
 
 
 def _brute_force_map(clips: torch.Tensor, mask: np.ndarray) -> torch.Tensor:
@@ -25,7 +26,7 @@ def test_map_max_pooling_equals_brute_force(num_clips, scale_layers):
     module = TemporalFeatureMap(config)
     clips = torch.randn(3, num_clips, 5)
     mask = valid_cell_mask(num_clips, scale_layers)
-    result = module(clips)
+    result = module(clips, CandidateGrid(config))
     assert torch.equal(result, _brute_force_map(clips, mask)), f"K={num_clips}, scales={scale_layers}"
 
 
@@ -33,16 +34,6 @@ def test_range_max_pool_single_clip_ranges_are_the_clips():
     clips = torch.randn(2, 6, 3)
     index = torch.arange(6)
     assert torch.equal(range_max_pool(clips, index, index), clips)
-
-
-def test_grid_tensors_match_geometry():
-    config = DMRJRGConfig.from_preset("activitynet")
-    grid = grid_tensors(config)
-    start, end = cell_spans(32)
-    assert np.array_equal(grid["valid_mask"].numpy(), valid_cell_mask(32, [16, 8, 8]))
-    assert int(grid["valid_mask"].sum()) == 428
-    np.testing.assert_allclose(grid["cell_start"].numpy(), start, atol=1e-7)
-    np.testing.assert_allclose(grid["cell_end"].numpy(), end, atol=1e-7)
 
 
 def test_project_clips_maps_feature_dim_to_hidden_size():

@@ -6,7 +6,7 @@ import torch
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.geometry import iou_map, scaled_iou_labels, valid_cell_mask
-from dmr_jrg_hf.modules.temporal_map import grid_tensors
+from dmr_jrg_hf.modules.candidate_grid import CandidateGrid
 from dmr_jrg_hf.modules.temporal_sync import BidirectionalTemporalSync, soft_iou_labels
 
 NUM_CLIPS = 6
@@ -16,9 +16,9 @@ def _setup(**overrides):
     config = DMRJRGConfig.from_preset("tiny", num_clips=NUM_CLIPS, map_scale_layers=[NUM_CLIPS], **overrides)
     torch.manual_seed(0)
     sync = BidirectionalTemporalSync(config)
-    grid = grid_tensors(config)
+    grid = CandidateGrid(config)
     sentence_mask = torch.tensor([[True, True, True, True], [True, True, False, False]])
-    cell_mask = grid["valid_mask"] & sentence_mask[..., None, None]
+    cell_mask = grid.valid_mask & sentence_mask[..., None, None]
     features = torch.randn(2, 4, config.hidden_size, NUM_CLIPS, NUM_CLIPS) * cell_mask[:, :, None]
     return config, sync, grid, sentence_mask, cell_mask, features
 
@@ -45,9 +45,9 @@ def test_gate_feeds_the_head_input():
 
 
 def test_soft_iou_labels_equal_geometry():
-    grid = grid_tensors(DMRJRGConfig.from_preset("tiny", num_clips=NUM_CLIPS, map_scale_layers=[NUM_CLIPS]))
+    grid = CandidateGrid(DMRJRGConfig.from_preset("tiny", num_clips=NUM_CLIPS, map_scale_layers=[NUM_CLIPS]))
     cells = torch.tensor([[0, 7], [NUM_CLIPS * NUM_CLIPS - 1, 14]])
-    labels = soft_iou_labels(cells, grid["cell_start"], grid["cell_end"], 0.3, 0.7)
+    labels = soft_iou_labels(cells, grid.cell_start, grid.cell_end, 0.3, 0.7)
     for index, cell in np.ndenumerate(cells.numpy()):
         i, j = divmod(int(cell), NUM_CLIPS)
         expected = scaled_iou_labels(iou_map([i / NUM_CLIPS, (j + 1) / NUM_CLIPS], 1.0, NUM_CLIPS), 0.3, 0.7)
@@ -60,7 +60,7 @@ def test_heads_get_gradient_only_in_default_mode(paper_literal):
     _, sync, grid, _, cell_mask, features = _setup(use_paper_literal_temporal_sync=paper_literal)
     features.requires_grad_(True)
     main_logits = torch.randn(2, 4, NUM_CLIPS, NUM_CLIPS, requires_grad=True)
-    temporal, head = sync(features, main_logits, cell_mask, grid["cell_start"], grid["cell_end"])
+    temporal, head = sync(features, main_logits, cell_mask, grid)
     (temporal + head).backward()
     assert main_logits.grad.abs().sum() > 0, "Eq. 20-21 train the main map"
     assert features.grad is None, "BTSE reaches the trunk only through the main map"
@@ -77,14 +77,14 @@ def test_heads_get_gradient_only_in_default_mode(paper_literal):
 def test_main_map_loss_uses_argmax_pseudo_labels_over_real_sentences_and_valid_cells():
     config, sync, grid, _, cell_mask, features = _setup(temporal_sync_directions="forward")
     main_logits = torch.zeros(2, 4, NUM_CLIPS, NUM_CLIPS)
-    temporal, _ = sync(features, main_logits, cell_mask, grid["cell_start"], grid["cell_end"])
+    temporal, _ = sync(features, main_logits, cell_mask, grid)
     _, probs, _ = sync.recurrence(features, cell_mask, "forward")
     cells = probs.masked_fill(~cell_mask, -1).flatten(2).argmax(-1)
-    labels = soft_iou_labels(cells, grid["cell_start"], grid["cell_end"], config.min_iou, config.max_iou)
+    labels = soft_iou_labels(cells, grid.cell_start, grid.cell_end, config.min_iou, config.max_iou)
     # with zero logits BCE = log 2 - 0 * label... = log(2) per cell regardless of the label
     assert torch.allclose(temporal, torch.tensor(np.log(2.0), dtype=torch.float32))
     main_logits = torch.where(labels > 0.5, 3.0, -3.0)
-    low, _ = sync(features, main_logits, cell_mask, grid["cell_start"], grid["cell_end"])
+    low, _ = sync(features, main_logits, cell_mask, grid)
     assert low < temporal, "a map that agrees with the pseudo-labels has a lower loss"
     assert valid_cell_mask(NUM_CLIPS, [NUM_CLIPS]).sum() == cell_mask[0, 0].sum()
 

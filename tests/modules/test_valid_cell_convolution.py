@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.geometry import valid_cell_mask
+from dmr_jrg_hf.modules.candidate_grid import CandidateGrid
 from dmr_jrg_hf.modules.temporal_adjacent_network import VALID_CELLS_MIN_HIDDEN_SIZE, TemporalAdjacentNetwork
 from dmr_jrg_hf.modules.valid_cell_convolution import valid_cell_conv2d, valid_cell_pairs
 
@@ -78,17 +79,16 @@ def test_tan_valid_cells_equals_dense_tan(grid):
     num_clips, scale_layers, kernel_size = GRIDS[grid]
     overrides = {"num_clips": num_clips, "map_scale_layers": scale_layers, "tan_kernel_size": kernel_size}
     overrides["tan_padding"] = kernel_size // 2
-    fast = TemporalAdjacentNetwork(DMRJRGConfig.from_preset("tiny", tan_implementation="valid_cells", **overrides))
-    fast = fast.double()
-    dense = TemporalAdjacentNetwork(DMRJRGConfig.from_preset("tiny", tan_implementation="dense", **overrides))
-    dense = dense.double()
+    config = DMRJRGConfig.from_preset("tiny", tan_implementation="valid_cells", **overrides)
+    fast, grid = TemporalAdjacentNetwork(config).double(), CandidateGrid(config).double()
+    dense = TemporalAdjacentNetwork(config.with_overrides(tan_implementation="dense")).double()
     dense.load_state_dict(fast.state_dict())
-    mask = fast.cell_weights > 0
+    mask = grid.valid_mask
     maps = torch.randn(4, 16, num_clips, num_clips, dtype=torch.float64) * mask
     outputs, grads = [], []
     for tan in (fast, dense):
         inputs = maps.clone().requires_grad_()
-        output = tan(inputs)
+        output = tan(inputs, grid)
         (output * torch.linspace(-1, 1, output.numel(), dtype=torch.float64).view_as(output)).sum().backward()
         outputs.append(output)
         # only valid cells of the input matter: the fused map is zero (and cut from the graph) at the others
@@ -111,8 +111,9 @@ def test_auto_tan_implementation_follows_the_model_width():
 
 
 def test_auto_tan_runs_dense_on_an_accelerator(monkeypatch):
-    tan = TemporalAdjacentNetwork(DMRJRGConfig.from_preset("tiny", hidden_size=VALID_CELLS_MIN_HIDDEN_SIZE)).to("meta")
+    config = DMRJRGConfig.from_preset("tiny", hidden_size=VALID_CELLS_MIN_HIDDEN_SIZE)
+    tan, grid = TemporalAdjacentNetwork(config).to("meta"), CandidateGrid(config).to("meta")
     called = []
-    monkeypatch.setattr(tan, "_dense_layer", lambda layer, hidden: called.append(layer) or hidden)
-    tan(torch.zeros(2, VALID_CELLS_MIN_HIDDEN_SIZE, 8, 8, device="meta"))
+    monkeypatch.setattr(tan, "_dense_layer", lambda layer, grid, hidden: called.append(layer) or hidden)
+    tan(torch.zeros(2, VALID_CELLS_MIN_HIDDEN_SIZE, 8, 8, device="meta"), grid)
     assert len(called) == len(tan.layers), "every layer through nn.Conv2d on a non-CPU device"
