@@ -247,12 +247,15 @@ def _run_index(args: argparse.Namespace) -> int:
         raise ConfigError("pass --features FILE_OR_DIR (extracted features) or --videos DIR (video files)")
     durations = _read_durations(args.durations)
     model, processor = load_pretrained(args.model)
-    features = args.features
+    features, video_files = args.features, None
     if args.videos:  # extraction first, into --features (default OUTPUT_DIR.features.hdf5 beside the index)
         from .features.command import features_of_videos
+        from .inference.video_features import video_files_of
 
         features = features_of_videos(processor, args)
+        video_files = video_files_of(args.videos, features)  # recorded with the index: the app plays them
     options = {"durations": durations, "feature_rate": args.feature_rate, "batch_size": args.batch_size}
+    options["video_files"] = video_files
     if args.add:
         index = VideoCorpusIndex.load(args.output_dir, backend=args.backend)
         index.add(model, processor, features, show_progress=not args.quiet, **options)
