@@ -6,8 +6,8 @@ top moment's start, end and score); a bar chart of the retrieved videos' scores;
 the true ones when the paragraph is a known test paragraph. When the index records the video files (``dmr-jrg index
 --videos``), a player shows the selected row's video seeked to the predicted start of its sentence's moment (an HTML5
 ``<video>`` whose source carries the start as a media fragment, ``#t=<seconds>``); otherwise a one-line note says why
-there is no player. Bad input (an empty paragraph, a sentence whose words are
-all unknown) shows its message in the status box and as a warning toast, never a traceback.
+there is no player. Bad input (an empty paragraph, a sentence whose words are all unknown) shows its message in the
+status box and as a warning toast, never a traceback.
 
 Offline by design: no analytics (``analytics_enabled=False``), a theme with system fonts (no font downloads), no
 server-side rendering, bound to 127.0.0.1 unless ``host`` says otherwise; the server serves the video files the index
@@ -47,6 +47,7 @@ NO_VIDEO_FILES_NOTE = (
     "No player: this index records no video files (it was built from features); index the videos with "
     "`dmr-jrg index --videos DIR` or start the app with `dmr-jrg app --videos DIR` to play the moments here."
 )
+_NO_PLAYER_HTML = f'<p id="player-note">{html.escape(NO_VIDEO_FILES_NOTE)}</p>'
 
 
 def _import_gradio():
@@ -82,9 +83,6 @@ def _video_figures(session: SearchSession, sentences: Sequence[str], result: Par
         sentences=sentences,
     )
     return plot_timeline(result, ground_truth=truth), score_maps
-
-
-_NO_PLAYER_HTML = f'<p id="player-note">{html.escape(NO_VIDEO_FILES_NOTE)}</p>'
 
 
 def player_html(playback: Playback | None) -> str:

@@ -135,6 +135,8 @@ def test_search_in_the_browser(page, app_url, app_folders, tmp_path):
         )
         assert max(_image_widths(page, element_id)) > 0, f"{element_id} renders as an image"
     assert page.locator("#video input").input_value() == expected[0][1], "plots show the best video"
+    sync_api.expect(page.locator("#player-note")).to_contain_text("No player: this index records no video files")
+    assert page.locator("#player video").count() == 0, "an index of features: the note, no player"
 
     screenshot = page.screenshot(path=tmp_path / "app_screenshot.png", full_page=True)
     assert len(screenshot) > 10_000, "a real page screenshot"
