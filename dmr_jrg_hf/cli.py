@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, DataFormatError, DMRJRGError, InputError
-from .features.command import add_extract_features_arguments, add_index_videos_arguments
+from .features.command import (
+    add_extract_features_arguments,
+    add_index_videos_arguments,
+    add_videos_encoder_arguments,
+)
 from .validation import check_positive_int
 
 __all__ = ["main", "build_parser", "parse_overrides"]
@@ -247,12 +251,15 @@ def _run_index(args: argparse.Namespace) -> int:
         raise ConfigError("pass --features FILE_OR_DIR (extracted features) or --videos DIR (video files)")
     durations = _read_durations(args.durations)
     model, processor = load_pretrained(args.model)
-    features = args.features
+    features, video_files = args.features, None
     if args.videos:  # extraction first, into --features (default OUTPUT_DIR.features.hdf5 beside the index)
         from .features.command import features_of_videos
+        from .inference.video_features import video_files_of
 
         features = features_of_videos(processor, args)
+        video_files = video_files_of(args.videos, features)  # recorded with the index: the app plays them
     options = {"durations": durations, "feature_rate": args.feature_rate, "batch_size": args.batch_size}
+    options["video_files"] = video_files
     if args.add:
         index = VideoCorpusIndex.load(args.output_dir, backend=args.backend)
         index.add(model, processor, features, show_progress=not args.quiet, **options)
@@ -332,9 +339,16 @@ def _run_search(args: argparse.Namespace) -> int:
 def _run_app(args: argparse.Namespace) -> int:
     from .apps import app
 
+    index_dir = args.index
+    if args.videos:  # extraction + indexing first (reused by the next start), as `index --videos`
+        from .apps.video_index import prepare_video_index
+        from .features.command import extraction_options
+
+        options = extraction_options(args)
+        index_dir = prepare_video_index(args.model, args.videos, index_dir, args.encoder, args.fps, **options)
     app.launch(
         model_dir=args.model,
-        index_dir=args.index,
+        index_dir=index_dir,
         host=args.host,
         port=args.port,
         top_k=args.top_k,
@@ -547,7 +561,20 @@ def build_parser() -> argparse.ArgumentParser:
         "app", help="paragraph-search web app (Gradio, needs the app extra)", formatter_class=formatter
     )
     app.add_argument("--model", default="outputs/demo", help="model folder (`make demo` writes one) or Hub id")
-    app.add_argument("--index", help="index folder (dmr-jrg index); none: index the synthetic test corpus at start")
+    app.add_argument(
+        "--index",
+        "--index-dir",
+        dest="index",
+        help="index folder (dmr-jrg index); none: index the synthetic test corpus at start (with --videos: where "
+        "their index goes, default outputs/<videos name>-index)",
+    )
+    app.add_argument(
+        "--videos",
+        help="folder, file or list of video files: extract and index them at start (reused by the next start; "
+        "features in INDEX.features.hdf5) and play the moments in the page",
+    )
+    add_videos_encoder_arguments(app)
+    app.add_argument("-q", "--quiet", action="store_true", help="with --videos: no progress bars while indexing")
     app.add_argument("--host", default="127.0.0.1", help="interface to bind (0.0.0.0 serves the network)")
     app.add_argument("--port", type=int, default=7860, help="TCP port")
     app.add_argument("--top-k", type=_positive_int, default=5, help="initial number of videos")

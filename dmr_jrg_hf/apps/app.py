@@ -3,11 +3,15 @@
 A paragraph box (prefilled with an example), a top-k control and a results table (video, score, and per sentence the
 top moment's start, end and score); a bar chart of the retrieved videos' scores; for the video selected in the list
 (or by clicking a table row) the per-sentence timeline and the score maps ``P_m`` with the predicted cells boxed, and
-the true ones when the paragraph is a known test paragraph. Bad input (an empty paragraph, a sentence whose words are
-all unknown) shows its message in the status box and as a warning toast, never a traceback.
+the true ones when the paragraph is a known test paragraph. When the index records the video files (``dmr-jrg index
+--videos``), a player shows the selected row's video seeked to the predicted start of its sentence's moment (an HTML5
+``<video>`` whose source carries the start as a media fragment, ``#t=<seconds>``); otherwise a one-line note says why
+there is no player. Bad input (an empty paragraph, a sentence whose words are all unknown) shows its message in the
+status box and as a warning toast, never a traceback.
 
 Offline by design: no analytics (``analytics_enabled=False``), a theme with system fonts (no font downloads), no
-server-side rendering, bound to 127.0.0.1 unless ``host`` says otherwise. Needs the ``app`` extra
+server-side rendering, bound to 127.0.0.1 unless ``host`` says otherwise; the server serves the video files the index
+names and no other local file (Gradio's ``allowed_paths`` lists exactly those files). Needs the ``app`` extra
 (``pip install dmr_jrg_hf[app]``: gradio + matplotlib).
 
 Example:
@@ -17,18 +21,20 @@ Example:
 
 # No `from __future__ import annotations` here: Gradio finds the event-data parameter of a handler by its evaluated
 # annotation (``gr.SelectData``), which a string annotation naming a local ``gr`` cannot give it.
+import html
 import logging
 import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ..errors import DMRJRGError, InputError
 from ..results import ParagraphResult
-from .session import RESULT_COLUMNS, SearchSession, result_rows
+from .session import RESULT_COLUMNS, Playback, SearchSession, result_rows
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "ERROR_PREFIX", "build_app", "launch"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "ERROR_PREFIX", "NO_VIDEO_FILES_NOTE", "build_app", "launch", "player_html"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +42,12 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 ERROR_PREFIX = "Error:"
 _MAX_TOP_K = 20
+_FILE_ROUTE = "gradio_api/file="  # Gradio's route for the files in ``allowed_paths``, relative to the page
+NO_VIDEO_FILES_NOTE = (
+    "No player: this index records no video files (it was built from features); index the videos with "
+    "`dmr-jrg index --videos DIR` or start the app with `dmr-jrg app --videos DIR` to play the moments here."
+)
+_NO_PLAYER_HTML = f'<p id="player-note">{html.escape(NO_VIDEO_FILES_NOTE)}</p>'
 
 
 def _import_gradio():
@@ -73,6 +85,31 @@ def _video_figures(session: SearchSession, sentences: Sequence[str], result: Par
     return plot_timeline(result, ground_truth=truth), score_maps
 
 
+def player_html(playback: Playback | None) -> str:
+    """The player of one table row: its video file seeked to the predicted start (``#t=`` media fragment) with a
+    caption naming the moment, `NO_VIDEO_FILES_NOTE` when the index records no file, nothing before a search."""
+    if playback is None:
+        return ""
+    if playback.video_file is None:
+        return _NO_PLAYER_HTML
+    source = f"{_FILE_ROUTE}{quote(str(playback.video_file))}#t={playback.start:.3f}"
+    caption = f"{playback.video_id}: {playback.start:.2f}-{playback.end:.2f} s, “{playback.sentence}”"
+    return (
+        f'<video id="player-video" src="{html.escape(source)}" controls preload="auto" playsinline '
+        f'style="max-width: 100%; max-height: 360px"></video><p id="player-caption">{html.escape(caption)}</p>'
+    )
+
+
+def _first_row(results: Sequence[ParagraphResult], video_id: str) -> int:
+    """The table row of a retrieved video's first sentence."""
+    rows = 0
+    for result in results:
+        if result.hit.video_id == video_id:
+            return rows
+        rows += len(result.sentences)
+    raise InputError(f"video {video_id!r} is not among the results")
+
+
 def _status(session: SearchSession, sentences: Sequence[str], results: Sequence[ParagraphResult], ms: float) -> str:
     line = (
         f"Top {len(results)} of {len(session.predictor.corpus)} videos for a paragraph of {len(sentences)} "
@@ -93,14 +130,15 @@ class _Handlers:
         self.session = session
 
     def search(self, paragraph: str, top_k: float):
-        """-> status, table rows, video list, retrieval plot, timeline, score maps, state (sentences, results)."""
+        """-> status, table rows, video list, retrieval plot, timeline, score maps, player (first row), state
+        (sentences, results)."""
         gr, started = self.gr, time.perf_counter()
         try:
             sentences, results = self.session.search(paragraph, int(top_k))
         except DMRJRGError as error:
             gr.Warning(str(error))
             empty = gr.update(choices=[], value=None)
-            return f"**{ERROR_PREFIX}** {error}", [], empty, None, None, None, None
+            return f"**{ERROR_PREFIX}** {error}", [], empty, None, None, None, "", None
         from ..inference.plots import plot_retrieval
 
         timeline, score_maps = _video_figures(self.session, sentences, results[0])
@@ -112,24 +150,29 @@ class _Handlers:
             plot_retrieval(results, true_video=self.session.true_video(sentences)),
             timeline,
             score_maps,
+            player_html(self.session.playback(results, 0)),
             (sentences, results),
         )
 
     def select_video(self, video_id: str | None, state):
-        """-> timeline, score maps of the chosen retrieved video."""
+        """-> timeline, score maps and player (first sentence) of the chosen retrieved video."""
         if not state or not video_id:
-            return None, None
+            return None, None, ""
         sentences, results = state
         chosen = next(result for result in results if result.hit.video_id == video_id)
-        return _video_figures(self.session, sentences, chosen)
+        playback = self.session.playback(results, _first_row(results, video_id))
+        return (*_video_figures(self.session, sentences, chosen), player_html(playback))
 
     def select_row(self, cell: int | Sequence[int], state):
-        """A click on a table cell (row, column) chooses its row's video -> video list value, timeline, score maps."""
+        """A click on a table cell (row, column) chooses its row -> video list value, timeline, score maps of its
+        video, and the player at the predicted start of its sentence's moment."""
         if not state:
-            return self.gr.update(), None, None
-        row = cell[0] if isinstance(cell, list | tuple) else cell
-        video_id = result_rows(state[1])[row][RESULT_COLUMNS.index("video")]
-        return (self.gr.update(value=video_id), *self.select_video(video_id, state))
+            return self.gr.update(), None, None, ""
+        sentences, results = state
+        playback = self.session.playback(results, cell[0] if isinstance(cell, list | tuple) else cell)
+        chosen = next(result for result in results if result.hit.video_id == playback.video_id)
+        figures = _video_figures(self.session, sentences, chosen)
+        return (self.gr.update(value=playback.video_id), *figures, player_html(playback))
 
 
 def build_app(
@@ -177,18 +220,19 @@ def build_app(
         table = gr.Dataframe(headers=list(RESULT_COLUMNS), interactive=False, label="Results", elem_id="results")
         retrieval_plot = gr.Plot(show_label=False, elem_id="retrieval-plot")  # figures carry their own titles
         video = gr.Dropdown(choices=[], label="Video shown below", interactive=True, elem_id="video")
+        player = gr.HTML("" if session.video_files() else _NO_PLAYER_HTML, elem_id="player", js_on_load=None)
         timeline = gr.Plot(show_label=False, elem_id="timeline")
         score_maps = gr.Plot(show_label=False, elem_id="score-maps")
         state = gr.State()
-        outputs = [status, table, video, retrieval_plot, timeline, score_maps, state]
+        outputs = [status, table, video, retrieval_plot, timeline, score_maps, player, state]
         search.click(handlers.search, [paragraph, k], outputs)
         paragraph.submit(handlers.search, [paragraph, k], outputs)
-        video.input(handlers.select_video, [video, state], [timeline, score_maps])
+        video.input(handlers.select_video, [video, state], [timeline, score_maps, player])
 
         def select_row(state, event: gr.SelectData):
             return handlers.select_row(event.index, state)
 
-        table.select(select_row, [state], [video, timeline, score_maps])
+        table.select(select_row, [state], [video, timeline, score_maps, player])
     return app
 
 
@@ -201,7 +245,8 @@ def launch(
     example: str | None = None,
     block: bool = True,
 ):
-    """Build the app and serve it on ``http://host:port`` with the offline theme.
+    """Build the app and serve it on ``http://host:port`` with the offline theme; the video files the index names
+    are the only local files it serves.
 
     Args:
         host (str): interface to bind; 127.0.0.1 (this machine only) by default, 0.0.0.0 to serve a network.
@@ -213,8 +258,11 @@ def launch(
         gradio.Blocks: the running app.
     """
     gr = _import_gradio()
-    app = build_app(model_dir, index_dir, top_k=top_k, example=example)
+    session = SearchSession.load(model_dir, index_dir, example)
+    app = build_app(top_k=top_k, example=example, session=session)
+    video_files = [str(path) for path in session.video_files()]
     app.launch(
+        allowed_paths=video_files or None,
         server_name=host,
         server_port=port,
         share=False,

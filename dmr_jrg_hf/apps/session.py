@@ -4,7 +4,10 @@
 Eq. 1, then VTC-LD grounding, Eq. 8-10). With no model folder
 the session loads the demo model (``outputs/demo``, written by ``make demo``); with no index folder it indexes the test
 split of the synthetic benchmark the demo was trained on and knows that split's ground truth, so the plots can show the
-true moments next to the predicted ones. Gradio-free: the UI lives in `dmr_jrg_hf.apps.app`.
+true moments next to the predicted ones. An index built from video files names each video's file:
+`SearchSession.playback` maps a row of the results table to that file and the predicted start of the row's moment,
+which the page plays.
+Gradio-free: the UI lives in `dmr_jrg_hf.apps.app`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ..inference import DMRJRGPredictor, split_sentences
 from ..results import ParagraphResult
 from ..tokenization_dmr_jrg import tokenize
 
-__all__ = ["DEFAULT_MODEL_DIR", "RESULT_COLUMNS", "SearchSession", "paragraph_text", "result_rows"]
+__all__ = ["DEFAULT_MODEL_DIR", "RESULT_COLUMNS", "Playback", "SearchSession", "paragraph_text", "result_rows"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,25 @@ def result_rows(results: Sequence[ParagraphResult]) -> list[list]:
                 ]
             )
     return rows
+
+
+@dataclass(frozen=True)
+class Playback:
+    """The moment of one results-table row, as the page's player shows it.
+
+    Args:
+        video_id (str): the row's video.
+        sentence (str): the row's sentence.
+        start (float): predicted start of the sentence's top moment, seconds.
+        end (float): its predicted end, seconds.
+        video_file (Path, optional): the video's file; None when the index records none (built from features).
+    """
+
+    video_id: str
+    sentence: str
+    start: float
+    end: float
+    video_file: Path | None = None
 
 
 def _check_demo_model(model_dir: str | Path) -> None:
@@ -155,6 +177,25 @@ class SearchSession:
         if not sentences:
             raise InputError("the paragraph is empty: type at least one sentence")
         return sentences, self.predictor.retrieve_and_ground(sentences, top_k=int(top_k))
+
+    def playback(self, results: Sequence[ParagraphResult], row: int) -> Playback:
+        """The video file and predicted moment of row ``row`` of `result_rows` ``(results)`` (one row per retrieved
+        video and sentence, in that order), unrounded.
+
+        Raises:
+            InputError: ``row`` is not a row of the table.
+        """
+        pairs = [(result, grounding) for result in results for grounding in result.sentences]
+        if not 0 <= row < len(pairs):
+            raise InputError(f"results table: no row {row} (it has {len(pairs)} rows)")
+        result, grounding = pairs[row]
+        moment = grounding.moments[0]
+        video_file = self.predictor.corpus.video_file(result.hit.video_id)
+        return Playback(result.hit.video_id, grounding.sentence, moment.start, moment.end, video_file)
+
+    def video_files(self) -> list[Path]:
+        """Every video file the index names (the only files the app serves)."""
+        return [Path(path) for path in self.predictor.corpus.video_files.values()]
 
     def true_video(self, sentences: Sequence[str]) -> str | None:
         """The video of a known paragraph (the synthetic test split), else None."""

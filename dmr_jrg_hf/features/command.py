@@ -17,6 +17,7 @@ __all__ = [
     "add_extract_features_arguments",
     "add_extraction_arguments",
     "add_index_videos_arguments",
+    "add_videos_encoder_arguments",
     "extraction_options",
     "features_of_videos",
     "run_extract_features",
@@ -89,6 +90,12 @@ def add_index_videos_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder, file or list of video files: extract their features (into --features, default "
         "OUTPUT_DIR.features.hdf5 beside the index folder, resumable) and index them",
     )
+    add_videos_encoder_arguments(parser)
+
+
+def add_videos_encoder_arguments(parser: argparse.ArgumentParser) -> None:
+    """The extraction options that go with ``--videos`` (``index``, ``app``): encoder, rate and
+    `add_extraction_arguments` (batch flag ``--frame-batch-size``)."""
     parser.add_argument("--encoder", help="with --videos: vision encoder (default: the one the model was trained on)")
     parser.add_argument(
         "--fps", type=_positive_number, help="with --videos: feature rows per second (default: the model's)"

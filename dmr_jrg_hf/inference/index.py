@@ -3,7 +3,8 @@
 Videos are encoded once (`VideoCorpusIndex.build`, batched, with a progress bar); a query then costs one paragraph
 encoding and one matrix product. The index also keeps every video's pooled clip features ``(num_clips, feature_dim)``
 and duration, so `retrieve_and_ground` can ground the paragraph in the retrieved videos without the original feature
-files. Saved as ``index.safetensors`` + ``index.json`` (no pickle).
+files. An index built from video files (``dmr-jrg index --videos``) also records each video's file, which the app
+plays. Saved as ``index.safetensors`` + ``index.json`` (no pickle).
 """
 
 from __future__ import annotations
@@ -163,10 +164,13 @@ class VideoCorpusIndex:
             ``faiss_factory="Flat"`` is exact too).
         faiss_factory (str): FAISS factory string, e.g. ``"Flat"`` or ``"HNSW32"`` (approximate).
         allow_model_mismatch (bool): search with a model whose fingerprint differs from the one that built the index.
+        video_files (Mapping[str, str or Path], optional): ``{video_id: video file}`` of the videos indexed from
+            video files (absolute paths); videos without one (features only) have no entry.
 
     Raises:
         InputError: duplicate video ids.
-        DataFormatError: arrays whose rows do not match the ids, or NaN/Inf in them (names the first video).
+        DataFormatError: arrays whose rows do not match the ids, NaN/Inf in them (names the first video), or a video
+            file of an id that is not indexed.
 
     Example:
         >>> import numpy as np
@@ -194,6 +198,7 @@ class VideoCorpusIndex:
         faiss_factory: str = "Flat",
         model_fingerprint: str | None = None,
         allow_model_mismatch: bool = False,
+        video_files: Mapping[str, str | Path] | None = None,
     ):
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -206,6 +211,7 @@ class VideoCorpusIndex:
         self.faiss_factory = faiss_factory
         self.model_fingerprint = model_fingerprint
         self.allow_model_mismatch = allow_model_mismatch
+        self.video_files = {str(video_id): str(path) for video_id, path in (video_files or {}).items()}
         self._check_consistent()
         self._positions = {video_id: row for row, video_id in enumerate(self.video_ids)}
         self._faiss_index = None
@@ -220,6 +226,9 @@ class VideoCorpusIndex:
             rows["clip_features"] = len(self.clip_features)
         if any(count != len(self.video_ids) for count in rows.values()) or self.embeddings.ndim != 2:
             raise DataFormatError(f"index: {len(self.video_ids)} video ids but rows {rows}")
+        strangers = sorted(set(self.video_files) - set(self.video_ids))
+        if strangers:
+            raise DataFormatError(f"index: video files of videos that are not indexed: {strangers[:5]}")
         arrays = {"embeddings": self.embeddings, "durations": self.durations, "clip_features": self.clip_features}
         for name, array in arrays.items():
             if array is None:
@@ -243,6 +252,7 @@ class VideoCorpusIndex:
         backend: str = "exact",
         store_clip_features: bool = True,
         show_progress: bool = True,
+        video_files: Mapping[str, str | Path] | None = None,
     ) -> VideoCorpusIndex:
         """Encode a corpus: ``features`` is a ``{video_id: (T, D)}`` mapping, an HDF5 file / npy folder path, or a
         benchmark's ``videos`` Dataset (``video_id``, ``duration``, ``video_features``).
@@ -258,6 +268,8 @@ class VideoCorpusIndex:
             batch_size (int): videos per encoder batch.
             store_clip_features (bool): keep the pooled clips for grounding (``num_clips * feature_dim`` floats per
                 video); without them only retrieval works.
+            video_files (Mapping[str, str or Path], optional): the video file of each indexed video that has one
+                (saved with the index, resolved to an absolute path; the app plays them).
 
         Raises:
             InputError: a video's features do not match the model's extractor (dimension, rate), NaN/Inf, no duration.
@@ -273,7 +285,7 @@ class VideoCorpusIndex:
             backend=backend,
             model_fingerprint=model_fingerprint(model),
         )
-        index.add(model, processor, features, durations, feature_rate, batch_size, show_progress)
+        index.add(model, processor, features, durations, feature_rate, batch_size, show_progress, video_files)
         return index
 
     def add(
@@ -285,11 +297,13 @@ class VideoCorpusIndex:
         feature_rate: float | None = None,
         batch_size: int = 64,
         show_progress: bool = True,
+        video_files: Mapping[str, str | Path] | None = None,
     ) -> list[str]:
-        """Encode and append videos (same sources as `build`); returns the ids added.
+        """Encode and append videos (same sources and ``video_files`` as `build`); returns the ids added.
 
         Raises:
-            InputError: an id already in the index, a source with no video, or bad features (see `build`).
+            InputError: an id already in the index, a source with no video, a video file of an id the source does
+                not hold, or bad features (see `build`).
         """
         self.check_model(model)
         source, known_durations = resolve_feature_source(features)
@@ -300,6 +314,9 @@ class VideoCorpusIndex:
         clashes = [video_id for video_id in video_ids if video_id in self._positions]
         if clashes:
             raise InputError(f"index: video ids already present: {clashes[:5]}; remove them first")
+        strangers = sorted(set(map(str, video_files or {})) - set(video_ids))
+        if strangers:
+            raise InputError(f"video files of videos that the features do not hold: {strangers[:5]}")
         rate = (
             feature_rate if feature_rate is not None else (processor.video_feature_spec or {}).get("rate_per_second")
         )
@@ -312,6 +329,9 @@ class VideoCorpusIndex:
         ]
         if encoded:
             self._append(video_ids, *(np.concatenate(parts) for parts in zip(*encoded, strict=True)))
+        self.video_files.update(
+            {str(video_id): str(Path(path).resolve()) for video_id, path in (video_files or {}).items()}
+        )
         return video_ids
 
     def _encode_batch(
@@ -356,6 +376,9 @@ class VideoCorpusIndex:
         self.clip_features = None if self.clip_features is None else self.clip_features[keep]
         self.durations = self.durations[keep]
         self._positions = {video_id: row for row, video_id in enumerate(self.video_ids)}
+        self.video_files = {
+            video_id: path for video_id, path in self.video_files.items() if video_id in self._positions
+        }
         self._faiss_index = self._int8_scan = None
 
     # Queries ----------------------------------------------------------------------------------------------------
@@ -437,6 +460,17 @@ class VideoCorpusIndex:
             raise InputError(f"index: unknown video ids {unknown[:5]}")
         return np.array([self._positions[video_id] for video_id in video_ids], dtype=np.int64)
 
+    def video_file(self, video_id: str) -> Path | None:
+        """The video file an indexed video was extracted from; None when the index records none (built from features).
+
+        Raises:
+            InputError: ``video_id`` is not in the index.
+        """
+        if video_id not in self._positions:
+            raise InputError(f"index: unknown video id {video_id!r}")
+        path = self.video_files.get(video_id)
+        return None if path is None else Path(path)
+
     def __len__(self) -> int:
         return len(self.video_ids)
 
@@ -452,7 +486,8 @@ class VideoCorpusIndex:
     # Serialisation ----------------------------------------------------------------------------------------------
 
     def save(self, directory: str | Path, overwrite: bool = False) -> Path:
-        """Write ``index.safetensors`` (arrays) and ``index.json`` (ids, model fields and fingerprint, backend).
+        """Write ``index.safetensors`` (arrays) and ``index.json`` (ids, model fields and fingerprint, backend, video
+        files).
 
         The folder is written next to ``directory`` and renamed at the end: a failure leaves ``directory`` as it was.
 
@@ -472,6 +507,7 @@ class VideoCorpusIndex:
             "model_fingerprint": self.model_fingerprint,
             "backend": self.backend,
             "faiss_factory": self.faiss_factory,
+            "video_files": self.video_files,
         }
         return write_index_folder(directory, tensors, metadata, overwrite)
 
@@ -479,7 +515,8 @@ class VideoCorpusIndex:
     def load(
         cls, directory: str | Path, backend: str | None = None, allow_model_mismatch: bool = False
     ) -> VideoCorpusIndex:
-        """Read an index written by `save` (``backend`` overrides the saved one).
+        """Read an index written by `save` (``backend`` overrides the saved one). Folders saved before indexes recorded
+        video files load with none.
 
         Raises:
             DataFormatError: missing, truncated or garbled files, a different format version, NaN/Inf embeddings
@@ -496,6 +533,7 @@ class VideoCorpusIndex:
             faiss_factory=metadata.get("faiss_factory", "Flat"),
             model_fingerprint=metadata.get("model_fingerprint"),
             allow_model_mismatch=allow_model_mismatch,
+            video_files=metadata.get("video_files"),
         )
 
 

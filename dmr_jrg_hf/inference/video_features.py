@@ -4,21 +4,22 @@
 the processor's ``video_feature_spec`` (or the arguments, which must agree with it), extracts into a feature file
 that sits **beside the index folder** (``<output-dir>.features.hdf5`` unless another path is given; an interrupted
 run resumes from it, and ``skipped.jsonl`` lands in the same folder), and returns the videos of this run as a reader
-whose metadata gives `VideoCorpusIndex.build` each video's duration, rate and encoder.
+whose metadata gives `VideoCorpusIndex.build` each video's duration, rate and encoder. `video_files_of` names the
+file of each of those videos, which the index records so that the app can play it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, DataFormatError
+from ..errors import ConfigError, DataFormatError, InputError
 from ..features.spec import DEFAULT_FPS
 from .index import check_extractor
 
-__all__ = ["default_features_path", "features_for_index"]
+__all__ = ["default_features_path", "features_for_index", "video_files_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,3 +83,19 @@ def features_for_index(
             f"{path.parent / 'skipped.jsonl'})"
         )
     return FeatureSubset(open_features(path), video_ids)
+
+
+def video_files_of(videos: str | Path | Sequence[str | Path], video_ids: Iterable[str]) -> dict[str, Path]:
+    """``{video_id: absolute path}`` of the given ids among ``videos`` (the ids `features_for_index` returns).
+
+    Raises:
+        InputError: an id that is not one of ``videos``.
+    """
+    from ..features import list_videos
+
+    paths = list_videos(videos)
+    video_ids = list(video_ids)
+    unknown = [video_id for video_id in video_ids if video_id not in paths]
+    if unknown:
+        raise InputError(f"videos {videos}: no video file for {unknown[:5]}")
+    return {video_id: paths[video_id].resolve() for video_id in video_ids}

@@ -41,28 +41,31 @@ def test_offline_theme_loads_no_font_files():
 
 
 def test_search_handler_fills_table_list_and_plots(handlers, session, app_folders):
-    status, rows, videos, retrieval, timeline, score_maps, state = handlers.search(app_folders.example, 3)
+    status, rows, videos, retrieval, timeline, score_maps, player, state = handlers.search(app_folders.example, 3)
     sentences, results = session.search(app_folders.example, 3)
     assert rows == result_rows(results) and status.startswith("Top 3 of 8 videos")
     assert videos["choices"] == [result.hit.video_id for result in results]
     assert videos["value"] == results[0].hit.video_id
     assert len(score_maps.axes) >= len(sentences), "one score-map panel per sentence (+ colour bar)"
     assert timeline.axes and retrieval.axes
+    assert player == app_module.player_html(session.playback(results, 0)), "an index of features: the note"
+    assert app_module.NO_VIDEO_FILES_NOTE.split(":")[0] in player
     assert state == (sentences, results)
 
 
 def test_error_goes_to_the_status_box_and_clears_outputs(handlers):
     with pytest.warns(UserWarning, match="the paragraph is empty"):
-        status, rows, videos, *plots, state = handlers.search("", 3)
+        status, rows, videos, *plots, player, state = handlers.search("", 3)
     assert status.startswith(f"**{app_module.ERROR_PREFIX}** the paragraph is empty")
     assert rows == [] and videos["choices"] == [] and plots == [None, None, None] and state is None
+    assert player == "", "no stale player"
 
 
 def test_clicking_a_row_selects_its_video(handlers, app_folders):
     *_, state = handlers.search(app_folders.example, 3)
     sentences, results = state
     row_of_second_video = len(sentences)  # rows are grouped by video, one per sentence
-    update, timeline, score_maps = handlers.select_row([row_of_second_video, 4], state)
+    update, timeline, score_maps, _ = handlers.select_row([row_of_second_video, 4], state)
     assert update["value"] == results[1].hit.video_id
     assert results[1].hit.video_id in timeline.axes[0].get_title()
 
@@ -102,10 +105,10 @@ def test_known_paragraph_shows_its_true_video_and_moments(app_folders, monkeypat
     row = app_folders.corpus.paragraphs["test"][2]
     status, *_, state = handlers.search(paragraph_text(row["sentences"]), 8)
     assert f"Ground-truth video `{row['video_id']}`: rank" in status
-    timeline, score_maps = handlers.select_video(row["video_id"], state)
+    timeline, score_maps, _ = handlers.select_video(row["video_id"], state)
     count = len(row["sentences"])
     assert sorted(g for g in _gids(timeline) if g.startswith("truth:")) == [f"truth:{m}" for m in range(count)]
     assert _gids(score_maps).count("truth") == count and _gids(score_maps).count("predicted") == count
     other = next(result.hit.video_id for result in state[1] if result.hit.video_id != row["video_id"])
-    timeline, score_maps = handlers.select_video(other, state)
+    timeline, score_maps, _ = handlers.select_video(other, state)
     assert "truth" not in _gids(score_maps) and not any(g.startswith("truth:") for g in _gids(timeline))

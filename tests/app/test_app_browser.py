@@ -11,13 +11,12 @@ CI (``CI`` set), where a missing browser fails the test. Playwright never downlo
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from chromium import free_port, launch_chromium, require_chromium
 
 from dmr_jrg_hf.apps.app import ERROR_PREFIX, launch
 from dmr_jrg_hf.apps.session import RESULT_COLUMNS, paragraph_text
@@ -27,37 +26,15 @@ from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
 pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 REPO = Path(__file__).resolve().parents[2]
 TOP_K = 3
 
-if not CHROMIUM.is_file():
-    reason = f"Debian's chromium is not installed at {CHROMIUM} (apt-get install -y chromium; .ci/run installs it)"
-    if os.environ.get("CI"):
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the dev extra has it)")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+sync_api = require_chromium()
 
 
 @pytest.fixture(scope="module")
 def app_url(app_folders):
-    port = _free_port()
+    port = free_port()
     app = launch(
         app_folders.model_dir, app_folders.index_dir, port=port, top_k=5, example=app_folders.example, block=False
     )
@@ -68,13 +45,7 @@ def app_url(app_folders):
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 1000},
-        )
+        context = launch_chromium(playwright, tmp_path_factory.mktemp("chromium-profile"))
         yield context
         context.close()
 
@@ -164,6 +135,8 @@ def test_search_in_the_browser(page, app_url, app_folders, tmp_path):
         )
         assert max(_image_widths(page, element_id)) > 0, f"{element_id} renders as an image"
     assert page.locator("#video input").input_value() == expected[0][1], "plots show the best video"
+    sync_api.expect(page.locator("#player-note")).to_contain_text("No player: this index records no video files")
+    assert page.locator("#player video").count() == 0, "an index of features: the note, no player"
 
     screenshot = page.screenshot(path=tmp_path / "app_screenshot.png", full_page=True)
     assert len(screenshot) > 10_000, "a real page screenshot"

@@ -1,5 +1,5 @@
 """Fixtures of the video-feature tests: tiny random vision encoders (CLIP vision tower with projection, VideoMAE) saved
-to temporary folders (nothing is downloaded); the test videos come from `video_helpers`."""
+to temporary folders (nothing is downloaded); the test videos and the CLIP one come from `video_helpers`."""
 
 from __future__ import annotations
 
@@ -9,27 +9,13 @@ import pytest
 
 pytest.importorskip("av", reason="PyAV (the `video` extra) is not installed")
 
+from video_helpers import save_tiny_clip_encoder  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def tiny_clip_dir(tmp_path_factory) -> Path:
     """A random CLIP vision tower with projection (D = 16) and its image processor (32 x 32 crops)."""
-    import torch
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
-
-    folder = tmp_path_factory.mktemp("tiny-clip-vit")
-    config = CLIPVisionConfig(
-        hidden_size=32,
-        intermediate_size=37,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        image_size=32,
-        patch_size=8,
-        projection_dim=16,
-    )
-    torch.manual_seed(0)
-    CLIPVisionModelWithProjection(config).save_pretrained(folder)
-    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
-    return folder
+    return save_tiny_clip_encoder(tmp_path_factory.mktemp("tiny-clip-vit"))
 
 
 @pytest.fixture(scope="session")

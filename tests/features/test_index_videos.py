@@ -95,6 +95,7 @@ def test_index_videos_extracts_then_indexes(videos, tmp_path, tiny_clip_dir, cap
     assert (tmp_path / "skipped.jsonl").read_text() == "", "skipped.jsonl beside the feature file"
     index = VideoCorpusIndex.load(index_dir)
     assert dict(zip(index.video_ids, index.durations, strict=True)) == pytest.approx(DURATIONS)
+    assert index.video_files == {name: str((videos / f"{name}.mp4").resolve()) for name in DURATIONS}, "the files"
     assert main(["search", "a person opens a door", "--model", str(model), "--index", str(index_dir), "--json"]) == 0
     results = json.loads(capsys.readouterr().out)["queries"][0]["results"]
     assert {row["video_id"] for row in results} == set(DURATIONS)
@@ -111,6 +112,7 @@ def test_index_videos_add_indexes_only_the_new_videos(videos, tmp_path, tiny_cli
     assert main(["index", *common, "--videos", str(more), "--output-dir", str(index_dir), "--add"]) == 0
     assert json.loads(capsys.readouterr().out)["videos"] == 3
     assert sorted(VideoCorpusIndex.load(index_dir).video_ids) == ["garden", "kitchen", "street"]
+    assert VideoCorpusIndex.load(index_dir).video_file("street") == (more / "street.mp4").resolve()
     assert sorted(open_features(tmp_path / "corpus.features.hdf5")) == ["garden", "kitchen", "street"]
 
 

@@ -1,5 +1,6 @@
-"""Videos for the feature tests, written with PyAV: every frame shows its own index in black/white stripes, so a test
-can read back which source frame was sampled, whatever the (lossy) codec."""
+"""Videos for the feature and app tests, written with PyAV: every frame shows its own index in black/white stripes, so
+a test can read back which source frame was sampled, whatever the (lossy) codec; and the tiny random CLIP vision
+encoder that turns them into features (nothing is downloaded)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,23 @@ def write_audio(path: Path, seconds: float = 1.0) -> Path:
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
     return path
+
+
+def save_tiny_clip_encoder(folder: Path) -> Path:
+    """Save a random CLIP vision tower with projection (D = 16) and its image processor (32 x 32 crops) in a folder."""
+    import torch
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    config = CLIPVisionConfig(
+        hidden_size=32,
+        intermediate_size=37,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        image_size=32,
+        patch_size=8,
+        projection_dim=16,
+    )
+    torch.manual_seed(0)
+    CLIPVisionModelWithProjection(config).save_pretrained(folder)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
