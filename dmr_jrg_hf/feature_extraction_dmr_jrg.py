@@ -27,6 +27,8 @@ __all__ = [
 # Chunked grounding of long videos: the window is this percentile of the training durations (see long_video_defaults).
 LONG_VIDEO_WINDOW_PERCENTILE = 95.0
 LONG_VIDEO_OVERLAP = 0.5
+# Temperature of the window weights exp((cos - best cos) / T) of chunked grounding (examples/long_video_grounding.py).
+LONG_VIDEO_RELEVANCE_TEMPERATURE = 0.1
 
 
 def average_to_length(frames: np.ndarray, length: int) -> np.ndarray:
@@ -163,18 +165,22 @@ def long_video_defaults(training_durations: Sequence[float] | None) -> dict[str,
 
 
 def check_long_video_settings(
-    window: float | None, overlap: float, threshold: float | None
-) -> tuple[float | None, float, float | None]:
-    """Validated ``(window, overlap, threshold)`` of chunked grounding; the threshold defaults to the window.
+    window: float | None, overlap: float, threshold: float | None, temperature: float | None
+) -> tuple[float | None, float, float | None, float | None]:
+    """Validated ``(window, overlap, threshold, temperature)`` of chunked grounding; the threshold defaults to the
+    window.
 
     Raises:
-        ConfigError: a window or threshold that is not a positive number of seconds, an overlap outside [0, 1), or a
-            threshold shorter than the window (naming the field).
+        ConfigError: a window or threshold that is not a positive number of seconds, an overlap outside [0, 1), a
+            threshold shorter than the window or a temperature that is not a positive number (naming the field).
     """
-    if not isinstance(overlap, int | float) or isinstance(overlap, bool) or not 0.0 <= overlap < 1.0:
+    if not _is_real(overlap) or not 0.0 <= overlap < 1.0:
         raise ConfigError(f"long_video_overlap must be a number in [0, 1), got {overlap!r}")
+    if temperature is not None and (not _is_real(temperature) or not 0.0 < temperature < float("inf")):
+        raise ConfigError(f"long_video_relevance_temperature must be a positive number or None, got {temperature!r}")
+    temperature = None if temperature is None else float(temperature)
     if window is None:
-        return None, float(overlap), None
+        return None, float(overlap), None, temperature
     try:
         window = check_positive_seconds(window, "long_video_window_seconds")
         threshold = window if threshold is None else check_positive_seconds(threshold, "long_video_threshold_seconds")
@@ -185,4 +191,8 @@ def check_long_video_settings(
             f"long_video_threshold_seconds ({threshold}) must be at least long_video_window_seconds ({window}): a "
             "video grounded in windows must be longer than one window"
         )
-    return window, float(overlap), threshold
+    return window, float(overlap), threshold, temperature
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -24,6 +24,7 @@ from .configuration_dmr_jrg import DMRJRGConfig
 from .errors import InputError
 from .feature_extraction_dmr_jrg import (
     LONG_VIDEO_OVERLAP,
+    LONG_VIDEO_RELEVANCE_TEMPERATURE,
     check_long_video_settings,
     check_video_features,
     extract_clip_features,
@@ -59,6 +60,9 @@ class DMRJRGProcessor(ProcessorMixin):
         long_video_overlap (float): share of a window that the next window overlaps, in [0, 1).
         long_video_threshold_seconds (float, optional): videos longer than this are grounded in windows; None means
             the window length. Must be at least the window length.
+        long_video_relevance_temperature (float, optional): the candidates of a window are weighted by
+            ``exp((cos_w - max cos) / T)``, ``cos_w`` the cosine of the paragraph's and the window's retrieval
+            embeddings (`dmr_jrg_hf.inference.long_videos`); None merges the windows' scores unweighted. Default 0.1.
 
     Example:
         >>> import numpy as np
@@ -85,6 +89,7 @@ class DMRJRGProcessor(ProcessorMixin):
         long_video_window_seconds: float | None = None,
         long_video_overlap: float = LONG_VIDEO_OVERLAP,
         long_video_threshold_seconds: float | None = None,
+        long_video_relevance_temperature: float | None = LONG_VIDEO_RELEVANCE_TEMPERATURE,
     ):
         super().__init__()
         self.vocabulary = vocabulary
@@ -97,8 +102,16 @@ class DMRJRGProcessor(ProcessorMixin):
         self.nms_threshold = float(nms_threshold)
         self.seed = int(seed)
         self.map_mask = valid_cell_mask(self.num_clips, self.map_scale_layers)
-        self.long_video_window_seconds, self.long_video_overlap, self.long_video_threshold_seconds = (
-            check_long_video_settings(long_video_window_seconds, long_video_overlap, long_video_threshold_seconds)
+        (
+            self.long_video_window_seconds,
+            self.long_video_overlap,
+            self.long_video_threshold_seconds,
+            self.long_video_relevance_temperature,
+        ) = check_long_video_settings(
+            long_video_window_seconds,
+            long_video_overlap,
+            long_video_threshold_seconds,
+            long_video_relevance_temperature,
         )
 
     # Construction ----------------------------------------------------------------------------------------------
@@ -357,6 +370,7 @@ class DMRJRGProcessor(ProcessorMixin):
             "long_video_window_seconds": self.long_video_window_seconds,
             "long_video_overlap": self.long_video_overlap,
             "long_video_threshold_seconds": self.long_video_threshold_seconds,
+            "long_video_relevance_temperature": self.long_video_relevance_temperature,
         }
 
     def save_pretrained(self, save_directory: str | Path, push_to_hub: bool = False, **kwargs) -> list[str]:

@@ -195,20 +195,25 @@ def test_long_video_settings_round_trip(tiny_config, tmp_path):
     assert (saved["long_video_window_seconds"], saved["long_video_overlap"]) == (250.0, 0.5)
     loaded = DMRJRGProcessor.from_pretrained(tmp_path)
     assert loaded.to_dict() == processor.to_dict()
-    overridden = DMRJRGProcessor.from_pretrained(tmp_path, long_video_overlap=0.25)
-    assert overridden.long_video_overlap == 0.25
+    overridden = DMRJRGProcessor.from_pretrained(
+        tmp_path, long_video_overlap=0.25, long_video_relevance_temperature=None
+    )
+    assert overridden.long_video_overlap == 0.25 and overridden.long_video_relevance_temperature is None
+    overridden.save_pretrained(tmp_path / "unweighted")
+    assert DMRJRGProcessor.from_pretrained(tmp_path / "unweighted").long_video_relevance_temperature is None
 
 
 def test_a_processor_saved_before_chunked_grounding_loads_with_chunking_off(tiny_processor, tmp_path):
     tiny_processor.save_pretrained(tmp_path)
     path = tmp_path / "processor_config.json"
     settings = json.loads(path.read_text())
-    for key in ("long_video_window_seconds", "long_video_overlap", "long_video_threshold_seconds"):
-        del settings[key]
+    names = ("window_seconds", "overlap", "threshold_seconds", "relevance_temperature")
+    for name in names:
+        del settings[f"long_video_{name}"]
     path.write_text(json.dumps(settings))
     loaded = DMRJRGProcessor.from_pretrained(tmp_path)
     assert loaded.long_video_window_seconds is None and loaded.long_video_threshold_seconds is None
-    assert loaded.long_video_overlap == 0.5
+    assert (loaded.long_video_overlap, loaded.long_video_relevance_temperature) == (0.5, 0.1)
 
 
 def test_without_training_durations_chunking_is_off(tiny_processor):
@@ -221,6 +226,8 @@ def test_without_training_durations_chunking_is_off(tiny_processor):
         ({"long_video_window_seconds": 60.0, "long_video_overlap": 1.0}, r"long_video_overlap must be .* \[0, 1\)"),
         ({"long_video_window_seconds": 60.0, "long_video_overlap": -0.1}, "long_video_overlap must be"),
         ({"long_video_window_seconds": 0.0}, "long_video_window_seconds: duration must be a positive number"),
+        ({"long_video_relevance_temperature": 0.0}, "long_video_relevance_temperature must be a positive number"),
+        ({"long_video_relevance_temperature": "0.1"}, "long_video_relevance_temperature must be a positive number"),
         (
             {"long_video_window_seconds": 60.0, "long_video_threshold_seconds": 30.0},
             r"long_video_threshold_seconds \(30.0\) must be at least long_video_window_seconds \(60.0\)",

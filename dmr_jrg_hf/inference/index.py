@@ -382,8 +382,15 @@ class VideoCorpusIndex:
         if not self.windows.counts[position]:
             return VideoWindows.whole(self.clip_features[position], duration)
         rows = self.windows.rows(position)
-        clips = self.windows.clip_features[rows]
-        return VideoWindows(clips, self.windows.offsets[rows], self.windows.durations[rows], duration, True)
+        windows = self.windows
+        return VideoWindows(
+            windows.clip_features[rows],
+            windows.offsets[rows],
+            windows.durations[rows],
+            duration,
+            True,
+            windows.embeddings[rows],
+        )
 
     def positions(self, video_ids: Iterable[str]) -> np.ndarray:
         """Row positions of video ids (raises `InputError` for an unknown id)."""

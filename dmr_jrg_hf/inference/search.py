@@ -25,7 +25,7 @@ from ..results import ParagraphResult, RetrievalHit, SentenceGrounding
 from ..validation import check_positive_int, check_positive_seconds
 from .feature_sources import check_feature_spec
 from .index import VideoCorpusIndex
-from .long_videos import VideoWindows, is_long_video, merge_window_moments, video_windows
+from .long_videos import VideoWindows, is_long_video, merge_window_moments, video_windows, window_weights
 
 if TYPE_CHECKING:
     from ..modeling_dmr_jrg import DMRJRGModel
@@ -125,20 +125,60 @@ def _ground_pairs(
     """Moments ``[pair][sentence]`` of paragraph ``pair_paragraph[i]`` in ``videos[i]``, ``batch_size`` pairs per
     forward pass (a long video's pair brings all its windows into that pass)."""
     text = processor(text=batch)
+    weigh = (
+        processor.long_video_relevance_temperature is not None
+        and model.config.use_retrieval_branch
+        and any(video.is_chunked for video in videos)
+    )
+    paragraph_embeddings = _encode_text(model, text) if weigh else None
     results = []
     for start in range(0, len(videos), check_positive_int(batch_size, "batch_size")):
-        chunk = videos[start : start + batch_size]
-        counts = [len(video) for video in chunk]
-        rows = np.repeat(pair_paragraph[start : start + batch_size], counts)  # the paragraph of every model row
+        chunk, paragraphs = videos[start : start + batch_size], pair_paragraph[start : start + batch_size]
+        rows = np.repeat(paragraphs, [len(video) for video in chunk])  # the paragraph of every model row
         clip_features = np.concatenate([video.clip_features for video in chunk])  # (rows, K, D)
         score_maps, sentence_mask = _pair_score_maps(model, processor, text, rows, clip_features)
-        results += _chunk_moments(processor, chunk, score_maps, sentence_mask, moments, nms)
+        weights = (
+            _window_weights(model, processor, chunk, paragraph_embeddings[paragraphs])
+            if weigh
+            else [None] * len(chunk)
+        )
+        results += _chunk_moments(processor, chunk, score_maps, sentence_mask, moments, nms, weights)
     return results
 
 
-def _chunk_moments(processor, videos, score_maps, sentence_mask, moments, nms) -> list:
+def _encode_text(model: DMRJRGModel, text) -> np.ndarray:
+    """E2 embeddings (num_paragraphs, hidden_size) of processed paragraphs."""
+    device = _device(model)
+    with torch.no_grad():
+        embeddings = model.encode_paragraphs(
+            text["word_ids"].to(device), text["word_mask"].to(device), text["sentence_mask"].to(device)
+        )
+    return embeddings.float().cpu().numpy()
+
+
+def _window_weights(model, processor, videos, paragraph_embeddings) -> list[np.ndarray | None]:
+    """`long_videos.window_weights` of each chunked video for its pair's paragraph (None for a whole video); window
+    embeddings the video does not carry are encoded in one pass."""
+    missing = [video for video in videos if video.is_chunked and video.embeddings is None]
+    encoded = iter([])
+    if missing:
+        clips = torch.as_tensor(np.concatenate([video.clip_features for video in missing])).to(_device(model))
+        with torch.no_grad():
+            embeddings = model.encode_videos(clips).float().cpu().numpy()  # (windows of ``missing``, hidden_size)
+        encoded = iter(np.split(embeddings, np.cumsum([len(video) for video in missing])[:-1]))
+    weights = []
+    for video, paragraph in zip(videos, paragraph_embeddings, strict=True):
+        if not video.is_chunked:
+            weights.append(None)
+            continue
+        embeddings = next(encoded) if video.embeddings is None else video.embeddings
+        weights.append(window_weights(paragraph, embeddings, processor.long_video_relevance_temperature))
+    return weights
+
+
+def _chunk_moments(processor, videos, score_maps, sentence_mask, moments, nms, weights) -> list:
     """Moments of each pair of a forward pass: whole videos through `post_process_grounding` (one map each, the
-    short-video path), chunked ones through `merge_window_moments` (their windows' rows)."""
+    short-video path), chunked ones through `merge_window_moments` (their windows' rows, weighted)."""
     first_rows = np.cumsum([0] + [len(video) for video in videos])[:-1]
     whole = [i for i, video in enumerate(videos) if not video.is_chunked]
     results: list = [None] * len(videos)
@@ -152,7 +192,7 @@ def _chunk_moments(processor, videos, score_maps, sentence_mask, moments, nms) -
         if video.is_chunked:
             rows = slice(first_rows[i], first_rows[i] + len(video))
             results[i] = merge_window_moments(
-                processor, score_maps[rows], video, sentence_mask[first_rows[i]], moments, nms
+                processor, score_maps[rows], video, sentence_mask[first_rows[i]], moments, nms, weights[i]
             )
     return results
 
@@ -196,13 +236,13 @@ def ground(
     videos = [video_features] if isinstance(video_features, np.ndarray | torch.Tensor) else list(video_features)
     durations = [duration] if np.ndim(duration) == 0 else list(duration)
     seconds = [check_positive_seconds(d, f"video #{i}") for i, d in enumerate(durations)]
-    if len(videos) == 1 and len(batch) > 1:
-        videos, seconds = videos * len(batch), seconds * len(batch)
-    if not len(videos) == len(seconds) == len(batch):
+    shared = len(videos) == len(seconds) == 1  # one video for every paragraph: pooled once
+    if not (shared or len(videos) == len(seconds) == len(batch)):
         raise InputError(f"ground: {len(batch)} paragraphs but {len(videos)} videos and {len(seconds)} durations")
     for i, video in enumerate(videos):
         check_feature_spec(processor, np.shape(video)[-1], f"#{i}", feature_rate)
     windows = [video_windows(processor, v, d, f"#{i}") for i, (v, d) in enumerate(zip(videos, seconds, strict=True))]
+    windows = windows * len(batch) if shared else windows
     moments = _ground_pairs(
         model, processor, batch, np.arange(len(batch)), windows, moments_per_sentence, nms_threshold, batch_size
     )

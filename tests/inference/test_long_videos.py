@@ -10,8 +10,14 @@ from dmr_jrg_hf import DMRJRGConfig
 from dmr_jrg_hf.errors import InputError
 from dmr_jrg_hf.feature_extraction_dmr_jrg import extract_clip_features, window_starts
 from dmr_jrg_hf.geometry import cells_to_seconds, segment_iou
-from dmr_jrg_hf.inference import ground
-from dmr_jrg_hf.inference.long_videos import VideoWindows, is_long_video, merge_window_moments, video_windows
+from dmr_jrg_hf.inference import encode_paragraphs, ground
+from dmr_jrg_hf.inference.long_videos import (
+    VideoWindows,
+    is_long_video,
+    merge_window_moments,
+    video_windows,
+    window_weights,
+)
 from dmr_jrg_hf.model_builder import build_model_and_processor
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
@@ -33,10 +39,12 @@ def handcrafted():
     the share of the clip covered by the event. The clip projection gives channels ``(s_c, 1 - s_c, 1)``, the 2D map
     takes their maximum over a cell's clips, the sentence gate is constant and the score head reads ``ch0 - ch1`` of
     the L2-normalised cell: a cell wholly inside the event scores ``sigmoid(1/sqrt(2))``, a cell with outside clips
-    less. Trained on videos of 120 s, so the processor grounds longer videos in 120 s windows overlapping by half.
+    less. Trained on videos of 120 s, so the processor grounds longer videos in 120 s windows overlapping by half. Its
+    retrieval encoders are random, so the windows are merged unweighted (``long_video_relevance_temperature=None``).
     """
     config = DMRJRGConfig.from_preset("tiny", use_temporal_adjacent_network=False)
     model, processor = build_model_and_processor(config, [{"sentences": [SENTENCE], "duration": 120.0}])
+    processor = _processor_with(processor, long_video_relevance_temperature=None)
     hidden = config.hidden_size
     with torch.no_grad():
         projection = model.temporal_map.clip_projection
@@ -95,6 +103,22 @@ def test_window_offsets_map_back_to_the_right_seconds(handcrafted):
     moments = merge_window_moments(processor, score_maps, windows, torch.tensor([True]), top_k=2)[0]
     assert [(m.start, m.end, m.rank) for m in moments] == [(90.0, 120.0, 1), (0.0, 120.0, 2)]
     assert moments[0].score == pytest.approx(0.9) and moments[1].score == pytest.approx(0.4)
+
+
+def test_window_weights_rescale_the_candidates_of_each_window(handcrafted):
+    _, processor = handcrafted
+    windows = VideoWindows(np.zeros((2, 8, 12), np.float32), np.array([0.0, 60.0]), np.full(2, 120.0), 180.0, True)
+    score_maps = torch.zeros(2, 1, 8, 8)
+    score_maps[0, 0, 0, 1] = 0.6  # [0, 30] in the window that matches the paragraph
+    score_maps[1, 0, 0, 1] = 0.9  # [60, 90] in a window that matches it less
+    mask = torch.tensor([True])
+    unweighted = merge_window_moments(processor, score_maps, windows, mask, top_k=1)[0][0]
+    assert (unweighted.start, unweighted.score) == (60.0, pytest.approx(0.9))
+    weights = window_weights(np.array([1.0, 0.0]), np.array([[1.0, 0.0], [0.6, 0.8]]), temperature=0.4)
+    assert weights.tolist() == pytest.approx([1.0, np.exp(-1.0)]), "exp((cos - best cos) / T)"
+    weighted = merge_window_moments(processor, score_maps, windows, mask, top_k=2, window_weights=weights)[0]
+    assert [(m.start, m.end) for m in weighted] == [(0.0, 30.0), (60.0, 90.0)]
+    assert [m.score for m in weighted] == pytest.approx([0.6, 0.9 * np.exp(-1.0)]), "moments carry weighted scores"
 
 
 def test_merging_removes_duplicates_across_windows(handcrafted):
@@ -165,8 +189,9 @@ def test_short_videos_are_unchanged(model_and_processor, corpus):
 
 def test_chunked_grounding_equals_grounding_each_window_as_a_short_video(model_and_processor, corpus):
     """The windows of a long video go through the model as one batch; the top moment is the best of the windows
-    grounded one by one as short videos, shifted by their offsets."""
+    grounded one by one as short videos, weighted by the windows' retrieval match and shifted by their offsets."""
     model, processor = model_and_processor
+    assert processor.long_video_relevance_temperature == 0.1
     row = corpus.paragraphs["test"][0]
     rng = np.random.default_rng(1)
     features = np.concatenate([rng.random((250, 12), dtype=np.float32), corpus.features[row["video_id"]]])
@@ -177,19 +202,28 @@ def test_chunked_grounding_equals_grounding_each_window_as_a_short_video(model_a
         len(features), duration, processor.long_video_window_seconds, processor.long_video_overlap
     )
     short = _processor_with(processor, long_video_window_seconds=None)
-    per_window = ground(
-        model,
-        short,
-        [row["sentences"]] * len(starts),
-        [features[s : s + length] for s in starts],
-        [length] * len(starts),
-    )
-    for m, sentence in enumerate(chunked):
-        best = max(range(len(starts)), key=lambda w: per_window[w][m].moments[0].score)
+    slices = [features[s : s + length] for s in starts]
+    per_window = ground(model, short, [row["sentences"]] * len(starts), slices, [length] * len(starts))
+    clips = short(video_features=slices, durations=[length] * len(starts))["clip_features"]
+    with torch.no_grad():
+        weights = window_weights(
+            encode_paragraphs(model, short, row["sentences"])[0].numpy(),
+            model.encode_videos(clips).numpy(),
+            processor.long_video_relevance_temperature,
+        )
+    unweighted = [
+        max(range(len(starts)), key=lambda w: per_window[w][m].moments[0].score) for m in range(len(chunked))
+    ]
+    winners = [
+        max(range(len(starts)), key=lambda w: per_window[w][m].moments[0].score * weights[w])
+        for m in range(len(chunked))
+    ]
+    assert winners != unweighted, "the weights change a sentence's window here: the test checks the weighting"
+    for m, (sentence, best) in enumerate(zip(chunked, winners, strict=True)):
         expected = per_window[best][m].moments[0]
         found = sentence.moments[0]
         assert (found.start, found.end) == pytest.approx((starts[best] + expected.start, starts[best] + expected.end))
-        assert found.score == pytest.approx(expected.score, abs=1e-6), f"sentence {m}: best window {best}"
+        assert found.score == pytest.approx(expected.score * weights[best], abs=1e-6), f"sentence {m}: window {best}"
 
 
 def test_chunking_off_grounds_every_video_whole(handcrafted):
