@@ -123,6 +123,9 @@ class IndexWindows:
 
     @property
     def nbytes(self) -> int:
+        """Bytes of the window arrays; 0 when no video has windows (nothing of them is saved then)."""
+        if not self.counts.any():
+            return 0
         arrays = [self.counts, self.offsets, self.durations, self.embeddings]
         return int(sum(a.nbytes for a in arrays) + (0 if self.clip_features is None else self.clip_features.nbytes))
 
