@@ -106,7 +106,7 @@ def video_windows(processor: DMRJRGProcessor, features: np.ndarray, duration: fl
         the whole-video path always had), or the video's windows.
 
     Raises:
-        InputError: bad features (shape, NaN/Inf, dimension) or duration, naming the video (and window).
+        InputError: bad features (shape, NaN/Inf, dimension) or duration, naming the video (and the frame).
     """
     features = np.asarray(features)
     if not is_long_video(processor, duration) or np.ndim(features) != 2 or len(features) == 0:
