@@ -1,8 +1,9 @@
 """Candidate-moment grid of 2D-TAN: the one rule that maps map cells to seconds (paper §III-C, DESIGN §2).
 
 Cell ``(i, j)`` with ``i <= j`` of a ``(num_clips, num_clips)`` map covers ``[i * d / K, (j + 1) * d / K]`` seconds
-of a video of duration ``d`` split into ``K`` clips. Every other part of the package (IoU maps, pseudo-labels, proposal
-features, inference) goes through the functions here. Numpy only; this module imports nothing from the package.
+of a video of duration ``d`` split into ``K`` clips (shifted by the window's start when a long video is grounded in
+windows). Every other part of the package (IoU maps, pseudo-labels, proposal features, inference) goes through the
+functions here. Numpy only; this module imports nothing from the package.
 """
 
 from __future__ import annotations
@@ -69,15 +70,22 @@ def cell_spans(num_clips: int) -> tuple[np.ndarray, np.ndarray]:
     return start.copy(), end.copy()
 
 
-def cells_to_seconds(rows: np.ndarray, cols: np.ndarray, durations: np.ndarray, num_clips: int) -> np.ndarray:
+def cells_to_seconds(
+    rows: np.ndarray, cols: np.ndarray, durations: np.ndarray, num_clips: int, offsets: np.ndarray | float = 0.0
+) -> np.ndarray:
     """Convert cells ``(rows, cols)`` to ``[start, end]`` seconds; all arguments broadcast together.
 
+    ``offsets`` places the map of a window of a longer video (chunked grounding): a window of ``d`` seconds that
+    starts ``o`` seconds into its video maps cell ``(i, j)`` to ``[o + i * d / K, o + (j + 1) * d / K]``. With the
+    default 0 the result is bitwise that of a whole video.
+
     Returns:
-        np.ndarray of shape (..., 2): ``[i * d / K, (j + 1) * d / K]``.
+        np.ndarray of shape (..., 2): ``[o + i * d / K, o + (j + 1) * d / K]``.
     """
     durations = np.asarray(durations, dtype=np.float64)
-    start = np.asarray(rows, dtype=np.float64) * durations / num_clips
-    end = (np.asarray(cols, dtype=np.float64) + 1.0) * durations / num_clips
+    offsets = np.asarray(offsets, dtype=np.float64)
+    start = offsets + np.asarray(rows, dtype=np.float64) * durations / num_clips
+    end = offsets + (np.asarray(cols, dtype=np.float64) + 1.0) * durations / num_clips
     return np.stack(np.broadcast_arrays(start, end), axis=-1)
 
 

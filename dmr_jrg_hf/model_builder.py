@@ -35,6 +35,15 @@ def _training_sentences(train_rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return sentences
 
 
+def _training_durations(train_rows: Sequence[Mapping[str, Any]]) -> list[float] | None:
+    """Seconds of the training videos (once per video) when every row has a ``duration``, else None."""
+    if not all("duration" in row for row in train_rows):
+        return None
+    return list(
+        {row.get("video_id", position): float(row["duration"]) for position, row in enumerate(train_rows)}.values()
+    )
+
+
 def _data_feature_dim(train_rows: Sequence[Mapping[str, Any]], features: Mapping[str, np.ndarray]) -> int:
     """D of the first training row's video features."""
     video_id = train_rows[0].get("video_id")
@@ -66,7 +75,8 @@ def build_model_and_processor(
 
     Returns:
         tuple[DMRJRGModel, DMRJRGProcessor]: the model (train mode, frozen word vectors set) and its processor; the
-        model's config carries the data's ``vocab_size`` and ``feature_dim``.
+        model's config carries the data's ``vocab_size`` and ``feature_dim``. When every row has a ``duration`` the
+        processor grounds videos longer than the longest training video in windows (`long_video_defaults`).
 
     Raises:
         ConfigError: an unknown preset or an invalid override.
@@ -86,7 +96,12 @@ def build_model_and_processor(
             logger.info("feature_dim set from the data: %d (config had %d)", feature_dim, config.feature_dim)
             config = config.with_overrides(feature_dim=feature_dim)
     processor = DMRJRGProcessor.from_corpus(
-        sentences, config=config, word_vectors=word_vectors, video_feature_spec=video_feature_spec, seed=seed
+        sentences,
+        config=config,
+        word_vectors=word_vectors,
+        video_feature_spec=video_feature_spec,
+        seed=seed,
+        training_durations=_training_durations(train_rows),
     )
     if len(processor.vocabulary) != config.vocab_size:
         logger.info("vocab_size set from the data: %d (config had %d)", len(processor.vocabulary), config.vocab_size)

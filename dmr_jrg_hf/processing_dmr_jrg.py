@@ -3,7 +3,8 @@
 Words: `WordVocabulary` (tokenisation, frozen word2vec vectors, one third of each sentence's words masked, §III-C-1).
 Video: `extract_clip_features` (L2 norm -> 256 frames -> K clips, §III-C-2) and the candidate mask of the 2D map.
 Post-processing (`post_process_grounding`) turns score maps into moments in seconds with NMS, using the grid rule of
-`geometry` only.
+`geometry` only. Videos longer than ``long_video_threshold_seconds`` are grounded in windows of
+``long_video_window_seconds`` (`dmr_jrg_hf.inference.long_videos`); the processor stores those settings.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from transformers.utils import cached_file
 
 from .configuration_dmr_jrg import DMRJRGConfig
 from .errors import InputError
-from .feature_extraction_dmr_jrg import check_video_features, extract_clip_features
+from .feature_extraction_dmr_jrg import (
+    LONG_VIDEO_OVERLAP,
+    LONG_VIDEO_RELEVANCE_TEMPERATURE,
+    check_long_video_settings,
+    check_video_features,
+    extract_clip_features,
+    long_video_defaults,
+)
 from .geometry import cells_to_seconds, nms_1d, valid_cell_mask
 from .results import Moment
 from .tokenization_dmr_jrg import VOCABULARY_FILE, WORD_VECTORS_FILE, WordVocabulary, tokenize
@@ -49,6 +57,16 @@ class DMRJRGProcessor(ProcessorMixin):
             against it (`dmr_jrg_hf.inference.check_feature_spec`).
         nms_threshold (float): default IoU threshold of `post_process_grounding`.
         seed (int): base seed of the word masking.
+        long_video_window_seconds (float, optional): length of the windows a long video is grounded in
+            (`dmr_jrg_hf.inference.long_videos`); None (the default, and what a processor saved before chunked
+            grounding loads with) turns chunking off: every video is pooled whole to K clips. `from_corpus` sets it
+            from the training durations (`long_video_defaults`).
+        long_video_overlap (float): share of a window that the next window overlaps, in [0, 1).
+        long_video_threshold_seconds (float, optional): videos longer than this are grounded in windows; None means
+            the window length. Must be at least the window length.
+        long_video_relevance_temperature (float, optional): the candidates of a window are weighted by
+            ``exp((cos_w - max cos) / T)``, ``cos_w`` the cosine of the paragraph's and the window's retrieval
+            embeddings (`dmr_jrg_hf.inference.long_videos`); None merges the windows' scores unweighted. Default 0.1.
 
     Example:
         >>> import numpy as np
@@ -72,6 +90,10 @@ class DMRJRGProcessor(ProcessorMixin):
         video_feature_spec: dict[str, Any] | None = None,
         nms_threshold: float = 0.5,
         seed: int = 0,
+        long_video_window_seconds: float | None = None,
+        long_video_overlap: float = LONG_VIDEO_OVERLAP,
+        long_video_threshold_seconds: float | None = None,
+        long_video_relevance_temperature: float | None = LONG_VIDEO_RELEVANCE_TEMPERATURE,
     ):
         super().__init__()
         self.vocabulary = vocabulary
@@ -84,6 +106,17 @@ class DMRJRGProcessor(ProcessorMixin):
         self.nms_threshold = float(nms_threshold)
         self.seed = int(seed)
         self.map_mask = valid_cell_mask(self.num_clips, self.map_scale_layers)
+        (
+            self.long_video_window_seconds,
+            self.long_video_overlap,
+            self.long_video_threshold_seconds,
+            self.long_video_relevance_temperature,
+        ) = check_long_video_settings(
+            long_video_window_seconds,
+            long_video_overlap,
+            long_video_threshold_seconds,
+            long_video_relevance_temperature,
+        )
 
     # Construction ----------------------------------------------------------------------------------------------
 
@@ -95,6 +128,7 @@ class DMRJRGProcessor(ProcessorMixin):
         word_vectors=None,
         video_feature_spec: dict[str, Any] | None = None,
         seed: int = 0,
+        training_durations: Sequence[float] | None = None,
     ) -> DMRJRGProcessor:
         """Build the vocabulary of the training sentences and take K, the map scheme and D from ``config``.
 
@@ -106,6 +140,8 @@ class DMRJRGProcessor(ProcessorMixin):
             config (DMRJRGConfig): K, the map scheme, D, the mask ratio and ``word_vector_postprocessing``.
             word_vectors: ``None`` (gensim Word2Vec on ``sentences``), a word2vec-format file or a ``KeyedVectors``;
                 the saved vectors are the post-processed ones.
+            training_durations (Sequence[float], optional): seconds of the training videos; they choose the
+                chunked-grounding settings (`long_video_defaults`). None: chunking off.
         """
         vocabulary = WordVocabulary.from_corpus(
             sentences,
@@ -124,6 +160,7 @@ class DMRJRGProcessor(ProcessorMixin):
             video_feature_spec=video_feature_spec,
             nms_threshold=config.nms_threshold,
             seed=seed,
+            **long_video_defaults(training_durations),
         )
 
     @property
@@ -334,6 +371,10 @@ class DMRJRGProcessor(ProcessorMixin):
             "video_feature_spec": self.video_feature_spec,
             "nms_threshold": self.nms_threshold,
             "seed": self.seed,
+            "long_video_window_seconds": self.long_video_window_seconds,
+            "long_video_overlap": self.long_video_overlap,
+            "long_video_threshold_seconds": self.long_video_threshold_seconds,
+            "long_video_relevance_temperature": self.long_video_relevance_temperature,
         }
 
     def save_pretrained(self, save_directory: str | Path, push_to_hub: bool = False, **kwargs) -> list[str]:

@@ -35,6 +35,15 @@ def test_cells_to_seconds_rule():
     np.testing.assert_allclose(cells_to_seconds(np.array([1, 0]), np.array([2, 3]), 10.0, 4), [[2.5, 7.5], [0, 10]])
 
 
+def test_cells_to_seconds_in_windows_of_a_long_video():
+    # windows of 10 s starting at 0 s and 95 s, K=4: cell (1, 2) is [2.5, 7.5] then [97.5, 102.5]
+    seconds = cells_to_seconds(np.array([1]), np.array([2]), np.array([[10.0], [10.0]]), 4, np.array([[0.0], [95.0]]))
+    np.testing.assert_allclose(seconds, [[[2.5, 7.5]], [[97.5, 102.5]]])
+    rows, cols = np.array([0, 3, 7]), np.array([5, 3, 7])
+    whole = cells_to_seconds(rows, cols, 37.3, 8)
+    assert np.array_equal(cells_to_seconds(rows, cols, 37.3, 8, 0.0), whole), "offset 0 is bitwise the whole video"
+
+
 def test_seconds_to_cell_round_trip():
     assert seconds_to_cell([2.5, 7.5], 10.0, 4) == (1, 2)
     assert seconds_to_cell([0.0, 2.4], 10.0, 4) == (0, 0)

@@ -54,3 +54,17 @@ def test_bad_input_names_the_problem():
         build_model_and_processor("tiny", ROWS, features={"v1": FEATURES["v1"]})
     with pytest.raises(ConfigError, match="unknown preset"):
         build_model_and_processor("tinyy", ROWS)
+
+
+def test_long_video_settings_come_from_the_training_durations():
+    video_durations = np.arange(20.0, 220.0, 10.0)  # 20 videos
+    rows = [
+        {"video_id": f"v{i}", "sentences": ROWS[i % 2]["sentences"], "duration": seconds}
+        for i, seconds in enumerate(video_durations)
+    ]
+    rows += [{**rows[-1], "sentences": ["he walks out"]}] * 5  # more paragraphs of one video count it once
+    _, processor = build_model_and_processor("tiny", rows)
+    assert processor.long_video_window_seconds == pytest.approx(np.percentile(video_durations, 95))  # 200.5
+    assert processor.long_video_threshold_seconds == 210.0
+    _, without = build_model_and_processor("tiny", ROWS)
+    assert without.long_video_window_seconds is None, "rows without durations: chunking off"

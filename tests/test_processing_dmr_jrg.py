@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from dmr_jrg_hf.errors import InputError
+from dmr_jrg_hf.errors import ConfigError, InputError
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
 
 ONE_VIDEO = {"text": [["the dog"]], "video_features": [np.ones((4, 12))], "durations": [3.0]}
@@ -183,3 +183,63 @@ def test_processor_round_trip_keeps_settings(tiny_processor, tmp_path):
     assert loaded.to_dict() == tiny_processor.to_dict()
     np.testing.assert_array_equal(loaded.word_vectors, tiny_processor.word_vectors)
     assert loaded.vocabulary.words == tiny_processor.vocabulary.words
+
+
+def test_long_video_settings_round_trip(tiny_config, tmp_path):
+    durations = [20.0, 40.0, 60.0, 80.0, 100.0, 300.0]
+    processor = DMRJRGProcessor.from_corpus(PARAGRAPHS[0], config=tiny_config, training_durations=durations)
+    # numpy's linear percentile: 95 % of the way between 100 and 300 -> 250; chunking above the longest, 300 s
+    assert processor.long_video_window_seconds == 250.0 and processor.long_video_threshold_seconds == 300.0
+    assert processor.long_video_overlap == 0.5
+    processor.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "processor_config.json").read_text())
+    assert (saved["long_video_window_seconds"], saved["long_video_overlap"]) == (250.0, 0.5)
+    loaded = DMRJRGProcessor.from_pretrained(tmp_path)
+    assert loaded.to_dict() == processor.to_dict()
+    overridden = DMRJRGProcessor.from_pretrained(
+        tmp_path, long_video_overlap=0.25, long_video_relevance_temperature=None
+    )
+    assert overridden.long_video_overlap == 0.25 and overridden.long_video_relevance_temperature is None
+    overridden.save_pretrained(tmp_path / "unweighted")
+    assert DMRJRGProcessor.from_pretrained(tmp_path / "unweighted").long_video_relevance_temperature is None
+
+
+def test_a_processor_saved_before_chunked_grounding_loads_with_chunking_off(tiny_processor, tmp_path):
+    tiny_processor.save_pretrained(tmp_path)
+    path = tmp_path / "processor_config.json"
+    settings = json.loads(path.read_text())
+    names = ("window_seconds", "overlap", "threshold_seconds", "relevance_temperature")
+    for name in names:
+        del settings[f"long_video_{name}"]
+    path.write_text(json.dumps(settings))
+    loaded = DMRJRGProcessor.from_pretrained(tmp_path)
+    assert loaded.long_video_window_seconds is None and loaded.long_video_threshold_seconds is None
+    assert (loaded.long_video_overlap, loaded.long_video_relevance_temperature) == (0.5, 0.1)
+
+
+def test_without_training_durations_chunking_is_off(tiny_processor):
+    assert tiny_processor.long_video_window_seconds is None and tiny_processor.long_video_threshold_seconds is None
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"long_video_window_seconds": 60.0, "long_video_overlap": 1.0}, r"long_video_overlap must be .* \[0, 1\)"),
+        ({"long_video_window_seconds": 60.0, "long_video_overlap": -0.1}, "long_video_overlap must be"),
+        ({"long_video_window_seconds": 0.0}, "long_video_window_seconds: duration must be a positive number"),
+        ({"long_video_relevance_temperature": 0.0}, "long_video_relevance_temperature must be a positive number"),
+        ({"long_video_relevance_temperature": "0.1"}, "long_video_relevance_temperature must be a positive number"),
+        (
+            {"long_video_window_seconds": 60.0, "long_video_threshold_seconds": 30.0},
+            r"long_video_threshold_seconds \(30.0\) must be at least long_video_window_seconds \(60.0\)",
+        ),
+    ],
+)
+def test_bad_long_video_settings_name_the_field(tiny_processor, settings, message):
+    with pytest.raises(ConfigError, match=message):
+        DMRJRGProcessor(tiny_processor.vocabulary, **settings)
+
+
+def test_the_threshold_defaults_to_the_window(tiny_processor):
+    processor = DMRJRGProcessor(tiny_processor.vocabulary, long_video_window_seconds=90)
+    assert processor.long_video_threshold_seconds == processor.long_video_window_seconds == 90.0

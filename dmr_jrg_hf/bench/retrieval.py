@@ -105,15 +105,15 @@ def _int8_row(exact, queries: np.ndarray, top_k: int, bandwidth: float) -> dict[
     found = [index.search(query, top_k) for query in queries]
     expected = [exact.search(query, top_k) for query in queries]
     hits = sum(len(set(f[1][0]) & set(e[1][0])) for f, e in zip(found, expected, strict=True))
-    pools = [len(index._int8_scan.candidate_pools(query, top_k)[0]) for query in queries]
+    pools = [len(index._scan("videos").int8_scan.candidate_pools(query, top_k)[0]) for query in queries]
     return {
         **row,
-        "bytes_scanned": index._int8_scan.memory_bytes,
+        "bytes_scanned": index._scan("videos").int8_scan.memory_bytes,
         "recall": hits / (top_k * len(queries)),
         "max_score_difference": max(float(np.abs(f[0] - e[0]).max()) for f, e in zip(found, expected, strict=True)),
         "median_pool": float(np.median(pools)),
         "max_pool": int(max(pools)),
-        "int8_mb": index._int8_scan.memory_bytes / 2**20,
+        "int8_mb": index._scan("videos").int8_scan.memory_bytes / 2**20,
     }
 
 

@@ -7,7 +7,8 @@ The plotting functions of `dmr_jrg_hf.inference.plots` (``plot_timeline``, ``plo
 ``viz`` extra) on first use only, so importing the package does not.
 """
 
-from .index import BACKENDS, VideoCorpusIndex, check_extractor, check_feature_spec, resolve_feature_source
+from .feature_sources import check_extractor, check_feature_spec, resolve_feature_source
+from .index import BACKENDS, VideoCorpusIndex
 from .predictor import DMRJRGPredictor
 from .search import encode_paragraphs, ground, retrieve, retrieve_and_ground, sentence_score_maps, split_sentences
 

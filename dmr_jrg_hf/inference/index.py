@@ -3,8 +3,11 @@
 Videos are encoded once (`VideoCorpusIndex.build`, batched, with a progress bar); a query then costs one paragraph
 encoding and one matrix product. The index also keeps every video's pooled clip features ``(num_clips, feature_dim)``
 and duration, so `retrieve_and_ground` can ground the paragraph in the retrieved videos without the original feature
-files. An index built from video files (``dmr-jrg index --videos``) also records each video's file, which the app
-plays. Saved as ``index.safetensors`` + ``index.json`` (no pickle).
+files. A video longer than the processor's ``long_video_threshold_seconds`` also gets the pooled clips and E1 embedding
+of each of its windows (`IndexWindows`): grounding reads them window by window (`long_videos`), and retrieval scores
+it by its best window or by its whole-video embedding (``long_video_retrieval``). Saved as ``index.safetensors`` +
+``index.json`` (no pickle); an index saved before windows existed loads with none. An index built from video files
+(``dmr-jrg index --videos``) also records each video's file, which the app plays.
 """
 
 from __future__ import annotations
@@ -20,130 +23,31 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataFormatError, InputError
-from ..features.spec import same_encoder
-from ..validation import check_positive_int, check_positive_seconds
+from ..validation import check_positive_int
+from .embedding_scan import EmbeddingScan
+from .feature_sources import check_feature_spec, recorded_metadata, resolve_feature_source, video_duration
 from .fingerprint import model_fingerprint
 from .index_files import read_index_folder, write_index_folder
-from .quantized_search import Int8EmbeddingScan
+from .index_windows import IndexWindows
+from .long_videos import (
+    LONG_VIDEO_RETRIEVAL,
+    VideoWindows,
+    best_per_video,
+    check_long_video_retrieval,
+    is_long_video,
+    video_windows,
+)
 
 if TYPE_CHECKING:
     from ..modeling_dmr_jrg import DMRJRGModel
     from ..processing_dmr_jrg import DMRJRGProcessor
 
-__all__ = ["BACKENDS", "VideoCorpusIndex", "check_extractor", "check_feature_spec", "resolve_feature_source"]
+__all__ = ["BACKENDS", "VideoCorpusIndex"]
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("exact", "int8", "faiss")
 _MODEL_FIELDS = ("num_clips", "feature_dim", "hidden_size", "num_sampled_frames", "map_scale_layers")
-
-
-def check_extractor(
-    processor, subject: str, feature_rate: float | None = None, feature_encoder: str | None = None
-) -> None:
-    """Check the rate and the encoder of features against the processor's ``video_feature_spec``.
-
-    A key absent on either side is not compared: processors saved before the spec recorded encoders, benchmark
-    features and in-memory arrays carry no encoder, and a spec without ``rate_per_second`` accepts any rate.
-
-    Args:
-        processor (DMRJRGProcessor): holds ``video_feature_spec`` (``encoder``, ``rate_per_second``, ...).
-        subject (str): what the features belong to, named in the error (``"video 'v1'"``).
-        feature_rate (float, optional): feature rows per second of the features.
-        feature_encoder (str, optional): the encoder that produced them (Hub id or folder).
-
-    Raises:
-        InputError: the rate or the encoder differs from what the model was trained with.
-    """
-    spec = dict(processor.video_feature_spec or {})
-    described = ", ".join(f"{key}={value}" for key, value in spec.items()) or "no extractor description saved"
-    expected_rate = spec.get("rate_per_second")
-    if feature_rate is not None and expected_rate is not None and not np.isclose(feature_rate, expected_rate):
-        raise InputError(
-            f"{subject}: features at {feature_rate} per second, but this model expects "
-            f"{expected_rate} per second ({described})"
-        )
-    expected_encoder = spec.get("encoder")
-    if feature_encoder and expected_encoder and not same_encoder(str(feature_encoder), str(expected_encoder)):
-        raise InputError(
-            f"{subject}: features of encoder {feature_encoder!r}, but this model was trained on features of "
-            f"{expected_encoder!r} ({described}); extract them again with --encoder {expected_encoder}"
-        )
-
-
-def check_feature_spec(
-    processor,
-    feature_dim: int,
-    video_id: str,
-    feature_rate: float | None = None,
-    feature_encoder: str | None = None,
-) -> None:
-    """Check user features against the processor's feature-extractor description (``video_feature_spec``).
-
-    Args:
-        processor (DMRJRGProcessor): holds ``feature_dim`` and ``video_feature_spec`` (name, ``encoder``,
-            ``rate_per_second``, ...).
-        feature_dim (int): D of the features passed.
-        video_id (str): named in the error.
-        feature_rate (float, optional): frames per second of the features passed; checked when the spec has a rate.
-        feature_encoder (str, optional): the encoder recorded with the features; checked when the spec has one
-            (`check_extractor`).
-
-    Raises:
-        InputError: the dimension, the rate or the encoder differs from what the model was trained with.
-    """
-    spec = dict(processor.video_feature_spec or {})
-    described = ", ".join(f"{key}={value}" for key, value in spec.items()) or "no extractor description saved"
-    expected_dim = processor.feature_dim or spec.get("feature_dim")
-    if expected_dim is not None and int(feature_dim) != int(expected_dim):
-        raise InputError(
-            f"video {video_id!r}: features have dimension {feature_dim}, but this model expects {expected_dim} "
-            f"({described}); extract features with the same extractor the model was trained with"
-        )
-    check_extractor(processor, f"video {video_id!r}", feature_rate, feature_encoder)
-
-
-def resolve_feature_source(source) -> tuple[Mapping[str, np.ndarray], dict[str, float]]:
-    """Features and known durations from a mapping, an HDF5 file / npy folder path, or a ``videos`` Dataset.
-
-    Returns:
-        tuple: (``Mapping[str, np.ndarray]`` of ``(T, D)`` features, ``{video_id: duration}`` when the source has
-        durations, else empty). A feature file written by ``extract-features`` records every video's duration; the
-        benchmark files record none.
-
-    Raises:
-        DataFormatError: a Dataset without ``video_id`` and a feature column, or an unreadable path.
-    """
-    if isinstance(source, str | Path):
-        from ..data.readers import open_features
-
-        source = open_features(source)
-    if isinstance(source, Mapping) and callable(getattr(source, "durations", None)):  # a VideoFeatureReader
-        return source, source.durations()
-    if isinstance(source, Mapping):
-        return source, {}
-    columns = getattr(source, "column_names", None)
-    if columns is None:
-        raise InputError(f"features: expected a mapping, a path or a datasets.Dataset, got {type(source).__name__}")
-    feature_column = next((name for name in ("video_features", "features") if name in columns), None)
-    if "video_id" not in columns or feature_column is None:
-        raise DataFormatError(f"videos dataset: expected columns video_id and video_features, got {columns}")
-    source = source.with_format("numpy")
-    video_ids = [str(video_id) for video_id in source["video_id"]]
-    features = {video_id: source[i][feature_column] for i, video_id in enumerate(video_ids)}
-    durations = dict(zip(video_ids, map(float, source["duration"]), strict=True)) if "duration" in columns else {}
-    return features, durations
-
-
-def _duration_of(video_id: str, num_frames: int, durations: Mapping[str, float], rate: float | None) -> float:
-    if video_id in durations:
-        return check_positive_seconds(durations[video_id], f"video {video_id!r}")
-    if rate:
-        return num_frames / float(rate)
-    raise InputError(
-        f"video {video_id!r}: no duration; pass durations={{video_id: seconds}} or feature_rate (frames per second), "
-        "or save the rate in the processor's video_feature_spec['rate_per_second']"
-    )
 
 
 class VideoCorpusIndex:
@@ -164,13 +68,13 @@ class VideoCorpusIndex:
             ``faiss_factory="Flat"`` is exact too).
         faiss_factory (str): FAISS factory string, e.g. ``"Flat"`` or ``"HNSW32"`` (approximate).
         allow_model_mismatch (bool): search with a model whose fingerprint differs from the one that built the index.
-        video_files (Mapping[str, str or Path], optional): ``{video_id: video file}`` of the videos indexed from
-            video files (absolute paths); videos without one (features only) have no entry.
+        windows (IndexWindows, optional): the windows of the long videos; None: no video has windows.
+        long_video_retrieval (str): how `search` scores a video that has windows: ``"best_window"`` (the default:
+            its best window's embedding) or ``"pooled"`` (its whole-video embedding, as a short video).
 
     Raises:
         InputError: duplicate video ids.
-        DataFormatError: arrays whose rows do not match the ids, NaN/Inf in them (names the first video), or a video
-            file of an id that is not indexed.
+        DataFormatError: arrays whose rows do not match the ids, or NaN/Inf in them (names the first video).
 
     Example:
         >>> import numpy as np
@@ -198,6 +102,8 @@ class VideoCorpusIndex:
         faiss_factory: str = "Flat",
         model_fingerprint: str | None = None,
         allow_model_mismatch: bool = False,
+        windows: IndexWindows | None = None,
+        long_video_retrieval: str = LONG_VIDEO_RETRIEVAL[0],
         video_files: Mapping[str, str | Path] | None = None,
     ):
         if backend not in BACKENDS:
@@ -211,11 +117,13 @@ class VideoCorpusIndex:
         self.faiss_factory = faiss_factory
         self.model_fingerprint = model_fingerprint
         self.allow_model_mismatch = allow_model_mismatch
+        clip_shape = None if self.clip_features is None else self.clip_features.shape[1:]
+        self.windows = windows or IndexWindows.empty(len(self.video_ids), self.embeddings.shape[1], clip_shape)
+        self.long_video_retrieval = check_long_video_retrieval(long_video_retrieval)
         self.video_files = {str(video_id): str(path) for video_id, path in (video_files or {}).items()}
         self._check_consistent()
         self._positions = {video_id: row for row, video_id in enumerate(self.video_ids)}
-        self._faiss_index = None
-        self._int8_scan = None
+        self._scans: dict[tuple[str, str], Any] = {}
 
     def _check_consistent(self) -> None:
         duplicates = sorted(video_id for video_id, count in Counter(self.video_ids).items() if count > 1)
@@ -237,6 +145,9 @@ class VideoCorpusIndex:
             if not finite.all():
                 video_id = self.video_ids[int(np.flatnonzero(~finite)[0])]
                 raise DataFormatError(f"index: video {video_id!r} has NaN or Inf in its {name}; rebuild the index")
+        if (self.clip_features is None) != (self.windows.clip_features is None):
+            raise DataFormatError("index: clip features kept for the videos but not their windows, or the reverse")
+        self.windows.check(self.video_ids)
 
     # Construction ---------------------------------------------------------------------------------------------
 
@@ -273,6 +184,10 @@ class VideoCorpusIndex:
 
         Raises:
             InputError: a video's features do not match the model's extractor (dimension, rate), NaN/Inf, no duration.
+
+        Videos longer than ``processor.long_video_threshold_seconds`` also get their windows' pooled clips and
+        embeddings (`IndexWindows`, ``window_seconds / long_video_window_seconds`` embeddings and clip sets per
+        video, about twice that with the default half-window overlap).
         """
         index = cls(
             [],
@@ -327,8 +242,17 @@ class VideoCorpusIndex:
             )
             for i in tqdm(batches, desc="Encoding videos", unit="batch", disable=not show_progress)
         ]
-        if encoded:
-            self._append(video_ids, *(np.concatenate(parts) for parts in zip(*encoded, strict=True)))
+        embeddings, clip_features, video_durations, windows = zip(*encoded, strict=True)
+        all_windows = windows[0]
+        for batch_windows in windows[1:]:
+            all_windows.append(batch_windows)
+        self._append(
+            video_ids,
+            np.concatenate(embeddings),
+            np.concatenate(clip_features),
+            np.concatenate(video_durations),
+            all_windows,
+        )
         self.video_files.update(
             {str(video_id): str(Path(path).resolve()) for video_id, path in (video_files or {}).items()}
         )
@@ -339,17 +263,39 @@ class VideoCorpusIndex:
     ):
         arrays = [np.asarray(source[video_id]) for video_id in video_ids]
         for video_id, array in zip(video_ids, arrays, strict=True):
-            recorded = _recorded_metadata(source, video_id)
+            recorded = recorded_metadata(source, video_id)
             rate_of_video = feature_rate if feature_rate is not None else recorded.get("fps")
             check_feature_spec(processor, array.shape[-1], video_id, rate_of_video, recorded.get("encoder"))
-        durations = [_duration_of(v, len(a), known_durations, rate) for v, a in zip(video_ids, arrays, strict=True)]
-        inputs = processor(video_features=arrays, durations=durations, video_ids=video_ids)
-        device = next(model.parameters()).device
-        with torch.no_grad():
-            embeddings = model.encode_videos(inputs["clip_features"].to(device)).float().cpu().numpy()
-        return embeddings, inputs["clip_features"].numpy(), inputs["durations"].numpy().astype(np.float64)
+        durations = [video_duration(v, len(a), known_durations, rate) for v, a in zip(video_ids, arrays, strict=True)]
+        inputs = processor(video_features=arrays, durations=durations, video_ids=video_ids, return_tensors="np")
+        windows = [
+            video_windows(processor, array, duration, video_id) if is_long_video(processor, duration) else None
+            for video_id, array, duration in zip(video_ids, arrays, durations, strict=True)
+        ]
+        return (
+            _encode_clips(model, inputs["clip_features"], len(video_ids)),
+            inputs["clip_features"],
+            inputs["durations"].astype(np.float64),
+            self._encode_windows(model, windows, len(video_ids)),
+        )
 
-    def _append(self, video_ids, embeddings, clip_features, durations) -> None:
+    def _encode_windows(self, model: DMRJRGModel, windows: list[VideoWindows | None], batch_size: int) -> IndexWindows:
+        """`IndexWindows` of a batch of videos, None for a video grounded whole (its window embeddings encoded
+        ``batch_size`` windows at a time)."""
+        chunked = [video for video in windows if video is not None]
+        if not chunked:
+            clip_shape = None if self.clip_features is None else self.clip_features.shape[1:]
+            return IndexWindows.empty(len(windows), self.embeddings.shape[1], clip_shape)
+        clips = np.concatenate([video.clip_features for video in chunked])  # (num_windows, K, D)
+        return IndexWindows(
+            [0 if video is None else len(video) for video in windows],
+            np.concatenate([video.offsets for video in chunked]),
+            np.concatenate([video.durations for video in chunked]),
+            _encode_clips(model, clips, batch_size),
+            None if self.clip_features is None else clips,
+        )
+
+    def _append(self, video_ids, embeddings, clip_features, durations, windows: IndexWindows | None = None) -> None:
         offset = len(self.video_ids)
         self.video_ids.extend(video_ids)
         self._positions.update({video_id: offset + row for row, video_id in enumerate(video_ids)})
@@ -357,7 +303,9 @@ class VideoCorpusIndex:
         if self.clip_features is not None:
             self.clip_features = np.concatenate([self.clip_features, clip_features.astype(np.float32)])
         self.durations = np.concatenate([self.durations, durations])
-        self._faiss_index = self._int8_scan = None
+        clip_shape = None if self.clip_features is None else self.clip_features.shape[1:]
+        self.windows.append(windows or IndexWindows.empty(len(video_ids), self.embeddings.shape[1], clip_shape))
+        self._scans.clear()
 
     def remove(self, video_ids: Iterable[str]) -> None:
         """Drop videos from the index.
@@ -375,11 +323,12 @@ class VideoCorpusIndex:
         self.embeddings = self.embeddings[keep]
         self.clip_features = None if self.clip_features is None else self.clip_features[keep]
         self.durations = self.durations[keep]
+        self.windows.keep(keep)
         self._positions = {video_id: row for row, video_id in enumerate(self.video_ids)}
         self.video_files = {
             video_id: path for video_id, path in self.video_files.items() if video_id in self._positions
         }
-        self._faiss_index = self._int8_scan = None
+        self._scans.clear()
 
     # Queries ----------------------------------------------------------------------------------------------------
 
@@ -403,12 +352,18 @@ class VideoCorpusIndex:
                 "index with this model, or pass allow_model_mismatch=True (--allow-model-mismatch) to search anyway"
             )
 
-    def search(self, query_embeddings: np.ndarray | torch.Tensor, top_k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, query_embeddings: np.ndarray | torch.Tensor, top_k: int = 10, long_video_retrieval: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Cosine top-k of each query (best first; ties keep index order with the exact and int8 backends).
+
+        A video with windows (a long one) scores its best window's cosine with ``"best_window"`` and its whole-video
+        embedding's with ``"pooled"``; the others always score their own embedding.
 
         Args:
             query_embeddings (array of shape (num_queries, hidden_size)): L2-normalised paragraph embeddings.
             top_k (int): videos per query (capped at the index size).
+            long_video_retrieval (str, optional): ``"best_window"`` or ``"pooled"``; defaults to the index's.
 
         Returns:
             tuple: scores (np.ndarray of shape (num_queries, k)) and row positions (np.ndarray of shape
@@ -420,37 +375,45 @@ class VideoCorpusIndex:
         if len(self) == 0:
             raise InputError("index is empty")
         k = min(check_positive_int(top_k, "top_k"), len(self))
-        if self.backend == "faiss":
-            return self._faiss().search(queries, k)
-        if self.backend == "int8":
-            if self._int8_scan is None:
-                self._int8_scan = Int8EmbeddingScan(self.embeddings)
-            return self._int8_scan.search(queries, k)
-        scores = self._inner_products(queries)  # (num_queries, num_videos)
-        positions = _top_k_rows(scores, k)
-        return np.take_along_axis(scores, positions, axis=1), positions
+        mode = check_long_video_retrieval(long_video_retrieval or self.long_video_retrieval)
+        if mode == "pooled" or not self.windows.counts.any():
+            return self._scan("videos").search(queries, k)
+        # a video's best window is among the top (k * its most windows) rows: each better video has at most that many
+        rows = min(len(self._scan("windows").matrix), k * int(self.windows.counts.max()))
+        scores, found = self._scan("windows").search(queries, rows)
+        return best_per_video(scores, self._window_row_videos[found], k)
 
-    def _inner_products(self, queries: np.ndarray) -> np.ndarray:
-        """Every video's score for every query, reading the embedding matrix once, in place (no copy).
+    def _scan(self, kind: str) -> EmbeddingScan:
+        """The scan of the video embeddings (``"videos"``) or of the best-window rows (``"windows"``: a whole video's
+        embedding, a long video's window embeddings), built once per content."""
+        if kind not in self._scans:
+            matrix = self.embeddings
+            if kind == "windows":
+                matrix, self._window_row_videos = self.windows.search_rows(self.embeddings)
+            self._scans[kind] = EmbeddingScan(matrix, self.backend, self.faiss_factory)
+        return self._scans[kind]
 
-        The product runs in torch's thread pool, the one the encoders use: a query then keeps the threads it set
-        (``torch.set_num_threads``) instead of waking a second pool (NumPy's BLAS) that competes with the first for
-        the cores. One thread already reads memory at the machine's bandwidth here.
+    def video_windows(self, position: int) -> VideoWindows:
+        """What the video at ``position`` is grounded in: its windows when it has some, else its pooled clips.
+
+        Raises:
+            InputError: the index keeps no clip features (``store_clip_features=False``).
         """
-        embeddings = torch.from_numpy(self.embeddings)  # (num_videos, hidden_size), shares memory
-        if len(queries) == 1:
-            return torch.mv(embeddings, torch.from_numpy(queries[0])).numpy()[None]  # (1, num_videos)
-        return (torch.from_numpy(queries) @ embeddings.T).numpy()  # (num_queries, num_videos)
-
-    def _faiss(self):
-        if self._faiss_index is None:
-            import faiss
-
-            self._faiss_index = faiss.index_factory(
-                self.embeddings.shape[1], self.faiss_factory, faiss.METRIC_INNER_PRODUCT
-            )
-            self._faiss_index.add(self.embeddings)
-        return self._faiss_index
+        if self.clip_features is None:
+            raise InputError("index has no clip features (built with store_clip_features=False): cannot ground")
+        duration = float(self.durations[position])
+        if not self.windows.counts[position]:
+            return VideoWindows.whole(self.clip_features[position], duration)
+        rows = self.windows.rows(position)
+        windows = self.windows
+        return VideoWindows(
+            windows.clip_features[rows],
+            windows.offsets[rows],
+            windows.durations[rows],
+            duration,
+            True,
+            windows.embeddings[rows],
+        )
 
     def positions(self, video_ids: Iterable[str]) -> np.ndarray:
         """Row positions of video ids (raises `InputError` for an unknown id)."""
@@ -479,9 +442,9 @@ class VideoCorpusIndex:
 
     @property
     def memory_bytes(self) -> int:
-        """Bytes held by the arrays (embeddings, clip features, durations)."""
+        """Bytes held by the arrays (embeddings, clip features, durations, windows)."""
         arrays = [self.embeddings, self.durations] + ([self.clip_features] if self.clip_features is not None else [])
-        return int(sum(array.nbytes for array in arrays))
+        return int(sum(array.nbytes for array in arrays)) + self.windows.nbytes
 
     # Serialisation ----------------------------------------------------------------------------------------------
 
@@ -498,7 +461,7 @@ class VideoCorpusIndex:
         Raises:
             DataFormatError: ``directory`` holds an index and ``overwrite`` is False, or holds other files.
         """
-        tensors = {"embeddings": self.embeddings, "durations": self.durations}
+        tensors = {"embeddings": self.embeddings, "durations": self.durations, **self.windows.to_tensors()}
         if self.clip_features is not None:
             tensors["clip_features"] = self.clip_features
         metadata = {
@@ -507,15 +470,23 @@ class VideoCorpusIndex:
             "model_fingerprint": self.model_fingerprint,
             "backend": self.backend,
             "faiss_factory": self.faiss_factory,
+            "long_video_retrieval": self.long_video_retrieval,
             "video_files": self.video_files,
         }
         return write_index_folder(directory, tensors, metadata, overwrite)
 
     @classmethod
     def load(
-        cls, directory: str | Path, backend: str | None = None, allow_model_mismatch: bool = False
+        cls,
+        directory: str | Path,
+        backend: str | None = None,
+        allow_model_mismatch: bool = False,
+        long_video_retrieval: str | None = None,
     ) -> VideoCorpusIndex:
-        """Read an index written by `save` (``backend`` overrides the saved one). Folders saved before indexes recorded
+        """Read an index written by `save` (``backend`` and ``long_video_retrieval`` override the saved ones).
+
+        An index saved before long videos had windows loads with none (and the default ``long_video_retrieval``):
+        its long videos are retrieved and grounded whole, as when it was built. Folders saved before indexes recorded
         video files load with none.
 
         Raises:
@@ -523,52 +494,42 @@ class VideoCorpusIndex:
                 (names the folder, the file or the video).
         """
         metadata, tensors = read_index_folder(directory)
+        clip_features = tensors.get("clip_features")
+        windows = IndexWindows.from_tensors(
+            tensors,
+            len(metadata["video_ids"]),
+            tensors["embeddings"].shape[1],
+            None if clip_features is None else clip_features.shape[1:],
+        )
         return cls(
             metadata["video_ids"],
             tensors["embeddings"],
-            tensors.get("clip_features"),
+            clip_features,
             tensors["durations"],
             model_info=metadata["model_info"],
             backend=backend or metadata["backend"],
             faiss_factory=metadata.get("faiss_factory", "Flat"),
             model_fingerprint=metadata.get("model_fingerprint"),
             allow_model_mismatch=allow_model_mismatch,
+            windows=windows,
+            long_video_retrieval=long_video_retrieval or metadata.get("long_video_retrieval", LONG_VIDEO_RETRIEVAL[0]),
             video_files=metadata.get("video_files"),
         )
 
 
-def _recorded_metadata(source, video_id: str) -> dict[str, Any]:
-    """What a feature file records about a video (`VideoFeatureReader.video_metadata`); empty for other sources."""
-    read = getattr(source, "video_metadata", None)
-    return read(video_id) if callable(read) else {}
+def _encode_clips(model: DMRJRGModel, clip_features: np.ndarray, batch_size: int) -> np.ndarray:
+    """E1 embeddings (num_videos, hidden_size) of pooled clips (num_videos, K, D), ``batch_size`` rows at a time."""
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        parts = [
+            model.encode_videos(torch.as_tensor(clip_features[i : i + batch_size]).to(device)).float().cpu().numpy()
+            for i in range(0, len(clip_features), batch_size)
+        ]
+    return np.concatenate(parts)
 
 
 def _describe(features) -> str:
     return str(features) if isinstance(features, str | Path) else type(features).__name__
-
-
-def _top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` best scores of each row: score descending, ties by position ascending (at the k-th
-    place too, so equal scores never make the answer depend on the partition algorithm).
-
-    Args:
-        scores (np.ndarray of shape (num_queries, num_videos)).
-        k (int): 1 <= k <= num_videos.
-
-    Returns:
-        np.ndarray of int64, shape (num_queries, k).
-    """
-    num_videos = scores.shape[1]
-    positions = np.empty((len(scores), k), dtype=np.int64)
-    for query, row in enumerate(scores):
-        if k < num_videos:
-            kth = np.partition(row, num_videos - k)[num_videos - k]  # the k-th largest score
-            above = np.flatnonzero(row > kth)
-            candidates = np.concatenate([above, np.flatnonzero(row == kth)[: k - len(above)]])
-        else:
-            candidates = np.arange(num_videos)
-        positions[query] = candidates[np.lexsort((candidates, -row[candidates]))]
-    return positions
 
 
 def _model_info(config) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 Retrieval ranks the videos of a `VideoCorpusIndex` by the cosine of the E2 paragraph and E1 video class tokens
 (VPCMR, Eq. 1); grounding reads the VTC-LD score maps ``P_m`` (Eq. 8-10) and turns their cells into moments in seconds
-with NMS (`DMRJRGProcessor.post_process_grounding`). BTSE-TD and VTFA-GD are training-only, as in the paper.
+with NMS (`DMRJRGProcessor.post_process_grounding`). Videos longer than the processor's
+``long_video_threshold_seconds`` are grounded window by window and the windows' moments merged with NMS
+(`dmr_jrg_hf.inference.long_videos`). BTSE-TD and VTFA-GD are training-only, as in the paper.
 
 A paragraph is a list of sentences or one string (split after ``.``, ``!`` and ``?``). Every function takes one
 paragraph or a list of them and answers in kind; any number of sentences works (the encoders have no length limit).
@@ -10,6 +12,7 @@ paragraph or a list of them and answers in kind; any number of sentences works (
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -20,13 +23,17 @@ import torch
 from ..errors import InputError
 from ..results import ParagraphResult, RetrievalHit, SentenceGrounding
 from ..validation import check_positive_int, check_positive_seconds
-from .index import VideoCorpusIndex, check_feature_spec
+from .feature_sources import check_feature_spec
+from .index import VideoCorpusIndex
+from .long_videos import VideoWindows, is_long_video, merge_window_moments, video_windows, window_weights
 
 if TYPE_CHECKING:
     from ..modeling_dmr_jrg import DMRJRGModel
     from ..processing_dmr_jrg import DMRJRGProcessor
 
 __all__ = ["split_sentences", "encode_paragraphs", "retrieve", "ground", "retrieve_and_ground", "sentence_score_maps"]
+
+logger = logging.getLogger(__name__)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -109,22 +116,84 @@ def _ground_pairs(
     model: DMRJRGModel,
     processor: DMRJRGProcessor,
     batch,
-    pair_paragraph,
-    clip_features,
-    durations,
-    moments,
-    nms,
-    batch_size,
+    pair_paragraph: np.ndarray,
+    videos: Sequence[VideoWindows],
+    moments: int,
+    nms: float | None,
+    batch_size: int,
 ):
-    """Moments ``[pair][sentence]`` of paragraph ``pair_paragraph[i]`` in video ``i`` (chunks of ``batch_size``)."""
+    """Moments ``[pair][sentence]`` of paragraph ``pair_paragraph[i]`` in ``videos[i]``, ``batch_size`` pairs per
+    forward pass (a long video's pair brings all its windows into that pass)."""
     text = processor(text=batch)
+    weigh = (
+        processor.long_video_relevance_temperature is not None
+        and model.config.use_retrieval_branch
+        and any(video.is_chunked for video in videos)
+    )
+    paragraph_embeddings = _encode_text(model, text) if weigh else None
     results = []
-    for start in range(0, len(pair_paragraph), check_positive_int(batch_size, "batch_size")):
-        chunk = slice(start, start + batch_size)
-        score_maps, sentence_mask = _pair_score_maps(
-            model, processor, text, pair_paragraph[chunk], clip_features[chunk]
+    for start in range(0, len(videos), check_positive_int(batch_size, "batch_size")):
+        chunk, paragraphs = videos[start : start + batch_size], pair_paragraph[start : start + batch_size]
+        rows = np.repeat(paragraphs, [len(video) for video in chunk])  # the paragraph of every model row
+        clip_features = np.concatenate([video.clip_features for video in chunk])  # (rows, K, D)
+        score_maps, sentence_mask = _pair_score_maps(model, processor, text, rows, clip_features)
+        weights = (
+            _window_weights(model, processor, chunk, paragraph_embeddings[paragraphs])
+            if weigh
+            else [None] * len(chunk)
         )
-        results += processor.post_process_grounding(score_maps, durations[chunk], sentence_mask, moments, nms)
+        results += _chunk_moments(processor, chunk, score_maps, sentence_mask, moments, nms, weights)
+    return results
+
+
+def _encode_text(model: DMRJRGModel, text) -> np.ndarray:
+    """E2 embeddings (num_paragraphs, hidden_size) of processed paragraphs."""
+    device = _device(model)
+    with torch.no_grad():
+        embeddings = model.encode_paragraphs(
+            text["word_ids"].to(device), text["word_mask"].to(device), text["sentence_mask"].to(device)
+        )
+    return embeddings.float().cpu().numpy()
+
+
+def _window_weights(model, processor, videos, paragraph_embeddings) -> list[np.ndarray | None]:
+    """`long_videos.window_weights` of each chunked video for its pair's paragraph (None for a whole video); window
+    embeddings the video does not carry are encoded in one pass."""
+    missing = [video for video in videos if video.is_chunked and video.embeddings is None]
+    encoded = iter([])
+    if missing:
+        clips = torch.as_tensor(np.concatenate([video.clip_features for video in missing])).to(_device(model))
+        with torch.no_grad():
+            embeddings = model.encode_videos(clips).float().cpu().numpy()  # (windows of ``missing``, hidden_size)
+        encoded = iter(np.split(embeddings, np.cumsum([len(video) for video in missing])[:-1]))
+    weights = []
+    for video, paragraph in zip(videos, paragraph_embeddings, strict=True):
+        if not video.is_chunked:
+            weights.append(None)
+            continue
+        embeddings = next(encoded) if video.embeddings is None else video.embeddings
+        weights.append(window_weights(paragraph, embeddings, processor.long_video_relevance_temperature))
+    return weights
+
+
+def _chunk_moments(processor, videos, score_maps, sentence_mask, moments, nms, weights) -> list:
+    """Moments of each pair of a forward pass: whole videos through `post_process_grounding` (one map each, the
+    short-video path), chunked ones through `merge_window_moments` (their windows' rows, weighted)."""
+    first_rows = np.cumsum([0] + [len(video) for video in videos])[:-1]
+    whole = [i for i, video in enumerate(videos) if not video.is_chunked]
+    results: list = [None] * len(videos)
+    if whole:
+        rows = first_rows[whole]
+        durations = np.array([videos[i].duration for i in whole])
+        grounded = processor.post_process_grounding(score_maps[rows], durations, sentence_mask[rows], moments, nms)
+        for i, paragraph in zip(whole, grounded, strict=True):
+            results[i] = paragraph
+    for i, video in enumerate(videos):
+        if video.is_chunked:
+            rows = slice(first_rows[i], first_rows[i] + len(video))
+            results[i] = merge_window_moments(
+                processor, score_maps[rows], video, sentence_mask[first_rows[i]], moments, nms, weights[i]
+            )
     return results
 
 
@@ -145,9 +214,13 @@ def ground(
 ):
     """Ground every sentence of each paragraph in its video (VTC-LD score maps, NMS, seconds).
 
+    A video longer than ``processor.long_video_threshold_seconds`` is grounded in overlapping windows of
+    ``processor.long_video_window_seconds`` whose moments are merged with NMS (`long_videos`); the others as one map.
+
     Args:
         paragraphs: one paragraph or a list of them.
-        video_features (np.ndarray of shape (num_frames, feature_dim), or a list with one per paragraph): any length.
+        video_features (np.ndarray of shape (num_frames, feature_dim), or a list with one per paragraph): any length;
+            the frames are taken to be spread evenly over the video.
         duration (float or list[float]): seconds, one per video.
         moments_per_sentence (int): moments kept per sentence after NMS.
         nms_threshold (float, optional): defaults to the processor's.
@@ -163,23 +236,15 @@ def ground(
     videos = [video_features] if isinstance(video_features, np.ndarray | torch.Tensor) else list(video_features)
     durations = [duration] if np.ndim(duration) == 0 else list(duration)
     seconds = [check_positive_seconds(d, f"video #{i}") for i, d in enumerate(durations)]
-    if len(videos) == 1 and len(batch) > 1:
-        videos, seconds = videos * len(batch), seconds * len(batch)
-    if not len(videos) == len(seconds) == len(batch):
+    shared = len(videos) == len(seconds) == 1  # one video for every paragraph: pooled once
+    if not (shared or len(videos) == len(seconds) == len(batch)):
         raise InputError(f"ground: {len(batch)} paragraphs but {len(videos)} videos and {len(seconds)} durations")
     for i, video in enumerate(videos):
         check_feature_spec(processor, np.shape(video)[-1], f"#{i}", feature_rate)
-    clips = processor(video_features=[np.asarray(v) for v in videos], durations=seconds)
+    windows = [video_windows(processor, v, d, f"#{i}") for i, (v, d) in enumerate(zip(videos, seconds, strict=True))]
+    windows = windows * len(batch) if shared else windows
     moments = _ground_pairs(
-        model,
-        processor,
-        batch,
-        np.arange(len(batch)),
-        clips["clip_features"],
-        clips["durations"],
-        moments_per_sentence,
-        nms_threshold,
-        batch_size,
+        model, processor, batch, np.arange(len(batch)), windows, moments_per_sentence, nms_threshold, batch_size
     )
     groundings = [_groundings(sentences, m) for sentences, m in zip(batch, moments, strict=True)]
     return groundings[0] if single else groundings
@@ -197,8 +262,9 @@ def retrieve_and_ground(
 ):
     """Retrieve the top-k videos of each paragraph and ground every sentence in each of them.
 
-    Grounding uses the clip features stored in the index; all (paragraph, hit) pairs are grounded in batches of
-    ``batch_size`` (the cost is one VTC-LD pass per pair: it grows with ``top_k``).
+    Grounding uses the clip features stored in the index (for a long video, those of its windows: it is grounded
+    window by window, `long_videos`); all (paragraph, hit) pairs are grounded in batches of ``batch_size`` (the cost
+    is one VTC-LD pass per pair and window: it grows with ``top_k``).
 
     Returns:
         list[ParagraphResult] (best video first) for one paragraph; a list of those for a batch. Each result has the
@@ -213,16 +279,10 @@ def retrieve_and_ground(
     hits = retrieve(model, processor, batch, index, top_k)
     positions = index.positions([hit.video_id for row in hits for hit in row])
     pair_paragraph = np.repeat(np.arange(len(batch)), [len(row) for row in hits])
+    _warn_unwindowed(processor, index, positions)
+    windows = [index.video_windows(position) for position in positions]
     moments = _ground_pairs(
-        model,
-        processor,
-        batch,
-        pair_paragraph,
-        index.clip_features[positions],
-        index.durations[positions],
-        moments_per_sentence,
-        nms_threshold,
-        batch_size,
+        model, processor, batch, pair_paragraph, windows, moments_per_sentence, nms_threshold, batch_size
     )
     flat_hits = [hit for row in hits for hit in row]
     results = [
@@ -234,13 +294,33 @@ def retrieve_and_ground(
     return grouped[0] if single else grouped
 
 
+def _warn_unwindowed(processor: DMRJRGProcessor, index: VideoCorpusIndex, positions: np.ndarray) -> None:
+    """Log the hits the processor would ground in windows but the index holds no windows of (it was built before
+    chunked grounding, or with chunking off): they are grounded whole."""
+    unwindowed = [
+        index.video_ids[p]
+        for p in positions
+        if is_long_video(processor, float(index.durations[p])) and not index.windows.counts[p]
+    ]
+    if unwindowed:
+        logger.warning(
+            "videos %s are longer than %s s but the index holds no window features of them (built before chunked "
+            "grounding or with chunking off): grounded whole at %d clips; rebuild the index to ground them in windows",
+            sorted(set(unwindowed))[:5],
+            processor.long_video_threshold_seconds,
+            processor.num_clips,
+        )
+
+
 def sentence_score_maps(
     model: DMRJRGModel, processor: DMRJRGProcessor, paragraph, index: VideoCorpusIndex, video_id: str
 ) -> np.ndarray:
     """The VTC-LD score maps ``P_m`` (Eq. 8-10) of every sentence of one paragraph in one video of the index.
 
-    These are the maps `retrieve_and_ground` reads its moments from (the top-1 moment of a sentence is its highest
-    valid cell); plot them with `dmr_jrg_hf.inference.plot_score_maps` and ``processor.map_mask``.
+    These are the maps `retrieve_and_ground` reads its moments from for a video grounded whole (the top-1 moment of a
+    sentence is its highest valid cell); plot them with `dmr_jrg_hf.inference.plot_score_maps` and
+    ``processor.map_mask``. For a long video grounded in windows they are the maps of the whole video pooled to K
+    clips, an overview at coarse resolution.
 
     Args:
         model (DMRJRGModel), processor (DMRJRGProcessor): the model the index was built with.

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from dmr_jrg_hf.inference.index import VideoCorpusIndex, _top_k_rows
+from dmr_jrg_hf.inference.embedding_scan import top_k_rows
+from dmr_jrg_hf.inference.index import VideoCorpusIndex
 
 
 def _reference(queries: np.ndarray, embeddings: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -46,9 +47,9 @@ def test_exact_search_on_unit_vectors_equals_the_reference():
 
 def test_top_k_breaks_ties_by_row_at_the_boundary():
     scores = np.array([[1.0, 3.0, 1.0, 3.0, 2.0, 1.0]])
-    assert _top_k_rows(scores, 3).tolist() == [[1, 3, 4]]
-    assert _top_k_rows(scores, 4).tolist() == [[1, 3, 4, 0]], "the lowest row among the tied 4th"
-    assert _top_k_rows(scores, 6).tolist() == [[1, 3, 4, 0, 2, 5]]
+    assert top_k_rows(scores, 3).tolist() == [[1, 3, 4]]
+    assert top_k_rows(scores, 4).tolist() == [[1, 3, 4, 0]], "the lowest row among the tied 4th"
+    assert top_k_rows(scores, 6).tolist() == [[1, 3, 4, 0, 2, 5]]
 
 
 def test_search_reads_the_matrix_in_place(monkeypatch):
