@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ConfigError, DataFormatError, InputError
 from ..features.spec import DEFAULT_FPS
-from .index import check_extractor
+from .feature_sources import check_extractor
 
 __all__ = ["default_features_path", "features_for_index", "video_files_of"]
 
