@@ -553,16 +553,25 @@ def plot_table(table: dict[str, Any], path: Path) -> None:
     figure, axes = plt.subplots(1, len(PLOTTED), figsize=(max(8, 1.1 * len(labels) * len(PLOTTED)), 5))
     for axis, (protocol, metric, title) in zip(axes, PLOTTED, strict=True):
         values = [row["metrics"].get(protocol, {}).get(metric, np.nan) for row in table["rows"]]
-        axis.bar(range(len(labels)), values, color="tab:blue")
+        bars = axis.bar(range(len(labels)), values, color="tab:blue")
+        axis.bar_label(bars, fmt="%.1f", fontsize=7)
         axis.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
         axis.set_title(title)
+        lines = []
         for (name, metrics), style in zip(table["baselines"].items(), ("--", ":", "-."), strict=False):
             value = metrics.get(protocol, {}).get(metric)
             if value is not None:
                 axis.axhline(value, linestyle=style, color="black", label=name)
-        if axis.get_legend_handles_labels()[0]:
+                lines.append(value)
+        axis.set_ylim(0, 1.15 * max([1.0, *lines, *np.nan_to_num(values)]))
+        if lines:
             axis.legend(fontsize=8)
-    figure.suptitle(f"{table['title']}\n{table['data']['benchmark']}, seed {table['settings']['seed']}", fontsize=9)
+    s, d = table["settings"], table["data"]
+    sizes = (
+        f"{d['benchmark']} realistic: {d['train_paragraphs']} train / {d['test_paragraphs']} test paragraphs, "
+        f"{s['epochs']} epoch(s), hidden {s['hidden_size']}, lr {table['learning_rate']:g}, seed {s['seed']}"
+    )
+    figure.suptitle(f"{table['title']}\n{sizes}", fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
