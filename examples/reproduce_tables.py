@@ -527,6 +527,8 @@ def format_markdown(table: dict[str, Any]) -> str:
         cells = [_cell(row["metrics"], protocol, metric) for _, protocol, metric in COLUMNS]
         times = f"{row['train_seconds']:.0f} | {row['eval_seconds']:.0f}"
         lines.append(f"| {row['label']} | " + " | ".join(cells) + f" | {times} |")
+    for label in table.get("pending", []):
+        lines.append(f"| {label} (not run yet) |" + " |" * (len(COLUMNS) + 2))
     for label, metrics in table["baselines"].items():
         cells = [_cell(metrics, protocol, metric) for _, protocol, metric in COLUMNS]
         lines.append(f"| *{label}* | " + " | ".join(cells) + " | — | — |")
@@ -578,7 +580,9 @@ def plot_table(table: dict[str, Any], path: Path) -> None:
 
 
 def write_table(name: str, rows: list[dict[str, Any]], runner: TableRunner, plot: bool = True) -> dict[str, Any]:
-    """Write ``table_<name>.md``, ``.json`` and (with ``plot``) ``.png``; returns the table."""
+    """Write ``table_<name>.md``, ``.json`` and (with ``plot``) ``.png``; returns the table. A table whose later rows
+    have not run yet lists them as pending (and has no goal until both of its rows are done)."""
+    done = {row["label"] for row in rows}
     table = {
         "table": name,
         "title": TABLE_TITLES[name],
@@ -586,10 +590,12 @@ def write_table(name: str, rows: list[dict[str, Any]], runner: TableRunner, plot
         "learning_rate": runner.settings.config(DEFAULT_RECIPE).learning_rate,
         "data": runner.subset.info,
         "rows": rows,
+        "pending": [row.label for row in table_rows(name) if row.label not in done],
         "baselines": baseline_lines(runner.baselines()),
     }
-    if name in TABLE_GOALS:
-        table["goal"] = goal_outcome(TABLE_GOALS[name], rows)
+    goal = TABLE_GOALS.get(name)
+    if goal and {goal.numerator, goal.denominator} <= done:
+        table["goal"] = goal_outcome(goal, rows)
     write_json(runner.output_dir / f"table_{name}.json", table)
     (runner.output_dir / f"table_{name}.md").write_text(format_markdown(table))
     if plot:
@@ -599,7 +605,8 @@ def write_table(name: str, rows: list[dict[str, Any]], runner: TableRunner, plot
 
 
 def run_tables(tables: Sequence[str], runner: TableRunner, plot: bool = True) -> list[dict[str, Any]]:
-    """Run every row of ``tables`` in order (resuming) and write each table when its rows are done."""
+    """Run every row of ``tables`` in order (resuming); each table is rewritten after each of its rows (the plot once
+    its rows are done), so a stopped call leaves the rows it finished."""
     written = []
     for name in tables:
         rows = table_rows(name)
@@ -607,7 +614,8 @@ def run_tables(tables: Sequence[str], runner: TableRunner, plot: bool = True) ->
         for index, row in enumerate(rows, 1):
             log(f"table {name}, row {index}/{len(rows)}: {row.label}")
             results.append(runner.result(row))
-        written.append(write_table(name, results, runner, plot))
+            table = write_table(name, results, runner, plot and index == len(rows))
+        written.append(table)
     return written
 
 

@@ -155,6 +155,23 @@ def test_tables_are_written_as_markdown_and_json(runner):
     assert [row["num_queries"] for row in sentences["rows"]] == [4, 9]
 
 
+def test_a_stopped_table_lists_its_finished_rows_and_the_pending_ones(runner, monkeypatch):
+    real_result = runner.result
+
+    def stop_at_full(row):
+        if row.label == "full":
+            raise KeyboardInterrupt
+        return real_result(row)
+
+    monkeypatch.setattr(runner, "result", stop_at_full)
+    with pytest.raises(KeyboardInterrupt):
+        tables.run_tables(["supervision"], runner, plot=False)
+    table = json.loads((runner.output_dir / "table_supervision.json").read_text())
+    assert [row["label"] for row in table["rows"]] == ["weak", "semi"] and table["pending"] == ["full"]
+    assert "goal" not in table, "the goal needs the full row"
+    assert "| full (not run yet) |" in (runner.output_dir / "table_supervision.md").read_text()
+
+
 def test_other_settings_in_the_same_folder_are_refused(tmp_path):
     settings = tables.Settings("charades", "charades", 100, 50, 1, 64, 1, 0)
     tables.check_settings(tmp_path, settings)
