@@ -552,7 +552,7 @@ def plot_table(table: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     labels = [row["label"] for row in table["rows"]]
-    figure, axes = plt.subplots(1, len(PLOTTED), figsize=(max(8, 1.1 * len(labels) * len(PLOTTED)), 5))
+    figure, axes = plt.subplots(len(PLOTTED), 1, figsize=(max(7.0, 0.55 * len(labels) + 3), 5.5 * len(PLOTTED)))
     for axis, (protocol, metric, title) in zip(axes, PLOTTED, strict=True):
         values = [row["metrics"].get(protocol, {}).get(metric, np.nan) for row in table["rows"]]
         bars = axis.bar(range(len(labels)), values, color="tab:blue")
