@@ -21,6 +21,7 @@ from .grounding import (
     prediction_ious,
     recall_hits,
 )
+from .query_units import single_sentence_queries
 from .records import EvaluationInputs
 from .report import PROTOCOL_DESCRIPTIONS, PROTOCOLS, evaluate_all, format_results_table
 from .retrieval import (
@@ -70,6 +71,7 @@ __all__ = [
     "recall_hits",
     "retrieval_metrics",
     "retrieval_metrics_from_ranks",
+    "single_sentence_queries",
     "top_videos",
     "vcmr_metrics",
     "video_indices",
