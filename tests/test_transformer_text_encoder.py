@@ -14,7 +14,7 @@ from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.data.synthetic import generate_synthetic_benchmark
-from dmr_jrg_hf.errors import ConfigError
+from dmr_jrg_hf.errors import ConfigError, DataFormatError
 from dmr_jrg_hf.model_builder import build_model_and_processor
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.modules.transformer_text_encoder import TransformerSentenceEncoder
@@ -184,6 +184,17 @@ def test_trust_remote_code_loads_the_transformer_text_encoder(tmp_path, benchmar
     assert stdout.split()[-3].startswith("transformers_modules."), f"remote code was not used: {stdout}"
     np.testing.assert_allclose(found["maps"], maps.numpy(), atol=1e-6)
     np.testing.assert_array_equal(found["word_ids"], processor(text=paragraphs)["word_ids"].numpy())
+
+
+def test_hub_folder_check_asks_for_the_tokenizer_instead_of_the_word_vocabulary(tmp_path, bert_folder, benchmark):
+    from dmr_jrg_hf.hub.model_folder import check_model_folder, save_for_hub
+
+    model, processor = build(bert_folder, benchmark)
+    folder = save_for_hub(model, processor, tmp_path / "hub", with_remote_code=False)
+    assert check_model_folder(folder) == folder and not (folder / "vocab.json").exists()
+    (folder / "tokenizer_config.json").unlink()
+    with pytest.raises(DataFormatError, match="missing tokenizer_config.json"):
+        check_model_folder(folder)
 
 
 def test_default_config_keeps_the_bilstm_model(benchmark):
