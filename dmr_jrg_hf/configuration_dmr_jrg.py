@@ -298,6 +298,15 @@ class DMRJRGConfig(PretrainedConfig):
         word_vector_postprocessing (str, default "none"): not in the paper; how the processor post-processes the
             frozen word vectors it builds (`tokenization_dmr_jrg.VECTOR_POSTPROCESSING`): "none" (the paper),
             "center" or "whiten".
+        text_encoder (str, default "bilstm"): the sentence encoder. "bilstm" is the paper's Word2Vec + Bi-LSTM
+            (§III-C-1); anything else is the Hub id or local folder of a transformers text encoder (e.g. BERT, the
+            alternative of Table VI), run over its own subword tokens (`TransformerSentenceEncoder`). With a
+            transformer the processor tokenises with its tokenizer, and ``vocab_size`` and the pad/unk/mask ids are
+            that tokenizer's (`build_model_and_processor` sets them).
+        freeze_text_encoder (bool, default False): keep the transformer's pretrained weights fixed (and its dropout
+            off); only its output projection trains. Ignored with "bilstm", whose word vectors are always frozen.
+        text_encoder_config (dict, optional): the transformer's own config (``to_dict()``), so a saved model rebuilds
+            its text encoder without downloading anything; filled from ``text_encoder`` when the model is built.
         semi_supervised_fraction (float, default 0.1): share of training paragraphs whose timestamps "semi" uses.
         supervised_loss_weight (float, default 1.0): weight of the 2D-TAN BCE on timestamps ("full"/"semi" only).
         nms_threshold (float, default 0.5): IoU above which a lower-scored moment is suppressed at inference.
@@ -367,6 +376,9 @@ class DMRJRGConfig(PretrainedConfig):
     use_paper_literal_temporal_sync: bool = False
     supervision: str = "weak"
     word_vector_postprocessing: str = "none"
+    text_encoder: str = "bilstm"
+    freeze_text_encoder: bool = False
+    text_encoder_config: dict[str, Any] | None = None
     semi_supervised_fraction: float = 0.1
     learning_rate: float = 1e-4
     lr_decay_factor: float = 0.8
@@ -471,6 +483,13 @@ class DMRJRGConfig(PretrainedConfig):
                 f"word_vector_postprocessing must be one of {VECTOR_POSTPROCESSING}, "
                 f"got {self.word_vector_postprocessing!r}"
             )
+        if not isinstance(self.text_encoder, str) or not self.text_encoder:
+            raise ConfigError(
+                f"text_encoder must be 'bilstm' or the Hub id / folder of a transformers text encoder, "
+                f"got {self.text_encoder!r}"
+            )
+        if self.text_encoder_config is not None and self.text_encoder == "bilstm":
+            raise ConfigError("text_encoder_config is the config of a transformer text encoder; text_encoder='bilstm'")
         if not 0.0 <= self.min_iou < self.max_iou <= 1.0:
             raise ConfigError(f"need 0 <= min_iou < max_iou <= 1, got min_iou={self.min_iou}, max_iou={self.max_iou}")
         if not 0.0 <= self.proposal_suppression_iou <= 1.0:

@@ -17,6 +17,7 @@ import torch
 from .configuration_dmr_jrg import DMRJRGConfig
 from .errors import InputError
 from .modeling_dmr_jrg import DMRJRGModel
+from .modules.transformer_text_encoder import text_encoder_config_dict
 from .processing_dmr_jrg import DMRJRGProcessor
 
 __all__ = ["build_model_and_processor"]
@@ -75,8 +76,11 @@ def build_model_and_processor(
 
     Returns:
         tuple[DMRJRGModel, DMRJRGProcessor]: the model (train mode, frozen word vectors set) and its processor; the
-        model's config carries the data's ``vocab_size`` and ``feature_dim``. When every row has a ``duration`` the
-        processor grounds videos longer than the longest training video in windows (`long_video_defaults`).
+        model's config carries the data's ``vocab_size`` and ``feature_dim``. With a transformer
+        ``config.text_encoder`` (Table VI) the processor holds its tokenizer, the config that tokenizer's
+        ``vocab_size`` and pad/unk/mask ids and the transformer's own config (``text_encoder_config``), and the model
+        its pretrained weights. When every row has a ``duration`` the processor grounds videos longer than the longest
+        training video in windows (`long_video_defaults`).
 
     Raises:
         ConfigError: an unknown preset or an invalid override.
@@ -103,10 +107,18 @@ def build_model_and_processor(
         seed=seed,
         training_durations=_training_durations(train_rows),
     )
-    if len(processor.vocabulary) != config.vocab_size:
-        logger.info("vocab_size set from the data: %d (config had %d)", len(processor.vocabulary), config.vocab_size)
-        config = config.with_overrides(vocab_size=len(processor.vocabulary))
+    if processor.vocab_size != config.vocab_size:
+        logger.info("vocab_size set from the data: %d (config had %d)", processor.vocab_size, config.vocab_size)
+        config = config.with_overrides(vocab_size=processor.vocab_size)
+    if config.text_encoder != "bilstm":
+        # subword ids: the reconstruction targets and special ids are the tokenizer's (`TransformerSentenceEncoder`)
+        config = config.with_overrides(
+            text_encoder_config=text_encoder_config_dict(config.text_encoder), **processor.special_ids
+        )
     torch.manual_seed(seed)  # the initial weights: the same seed gives the same model
     model = DMRJRGModel(config)
-    model.set_word_vectors(processor.word_vectors)
+    if config.text_encoder == "bilstm":
+        model.set_word_vectors(processor.word_vectors)
+    else:
+        model.sentence_encoder.load_pretrained_weights(config.text_encoder)
     return model, processor

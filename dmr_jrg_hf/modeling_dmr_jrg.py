@@ -29,6 +29,7 @@ from .modules.temporal_adjacent_network import TemporalAdjacentNetwork
 from .modules.temporal_map import TemporalFeatureMap
 from .modules.temporal_sync import BidirectionalTemporalSync, soft_iou_labels, span_iou_labels
 from .modules.text_encoder import SentenceEncoder
+from .modules.transformer_text_encoder import TransformerSentenceEncoder
 
 __all__ = ["DMRJRGModelOutput", "DMRJRGPreTrainedModel", "DMRJRGModel"]
 
@@ -134,7 +135,7 @@ class DMRJRGPreTrainedModel(PreTrainedModel):
         elif isinstance(module, CandidateGrid):
             for name, tensor in module.compute_buffers().items():
                 init.copy_(getattr(module, name), tensor)
-        elif isinstance(module, DMRJRGModel):
+        elif isinstance(module, DMRJRGModel) and module.word_vectors is not None:
             init.normal_(module.word_vectors, std=config.word_embedding_dim**-0.5)
 
 
@@ -147,7 +148,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
     ``global_branch`` (VTFA-GD, Eq. 14-16, E3 = ``video_encoder``), ``temporal_sync`` (BTSE-TD, Eq. 18-22); GRRM
     (Eq. 17) is a loss. ``clip_alignment`` (`SentenceClipAlignment`, not in the paper) is built only with
     ``clip_alignment_weight > 0``. Frozen word vectors live in the persistent buffer ``word_vectors``
-    (`set_word_vectors`); ``candidate_grid`` (`CandidateGrid`) holds the candidate-moment grid every part reads.
+    (`set_word_vectors`). With ``config.text_encoder`` other than "bilstm" (Table VI's BERT) ``sentence_encoder`` is a
+    `TransformerSentenceEncoder` over subword ids and there is no ``word_vectors`` buffer (None). ``candidate_grid``
+    (`CandidateGrid`) holds the candidate-moment grid every part reads.
 
     With ``use_retrieval_branch=False`` (Table IV "base") there are no class-token encoders: `encode_videos` and
     `encode_paragraphs` raise, and retrieval uses `grounding_similarity` (mean over a paragraph's sentences of the best
@@ -166,9 +169,13 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         super().__init__(config)
         if config.use_global_branch and not config.use_retrieval_branch:
             raise ConfigError("use_global_branch (VTFA-GD, Eq. 15-16) needs use_retrieval_branch (E1, E2 of Eq. 1)")
-        self.register_buffer("word_vectors", torch.zeros(config.vocab_size, config.word_embedding_dim))
+        bilstm = config.text_encoder == "bilstm"
+        if bilstm:
+            self.register_buffer("word_vectors", torch.zeros(config.vocab_size, config.word_embedding_dim))
+        else:
+            self.word_vectors = None
         self.candidate_grid = CandidateGrid(config)
-        self.sentence_encoder = SentenceEncoder(config)
+        self.sentence_encoder = SentenceEncoder(config) if bilstm else TransformerSentenceEncoder(config)
         self.temporal_map = TemporalFeatureMap(config)
         self.local_branch = LocalConsistencyBranch(config)
         retrieval = config.use_retrieval_branch
@@ -186,7 +193,10 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
 
         Raises:
             InputError: the shape is not (vocab_size, word_embedding_dim).
+            ConfigError: the model encodes text with a transformer (``config.text_encoder``): no word vectors.
         """
+        if self.word_vectors is None:
+            raise ConfigError(f"text_encoder={self.config.text_encoder!r} uses no word vectors (only 'bilstm' does)")
         vectors = torch.as_tensor(np.asarray(vectors) if not torch.is_tensor(vectors) else vectors)
         expected = tuple(self.word_vectors.shape)
         if tuple(vectors.shape) != expected:
@@ -200,10 +210,16 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
     # Encoders --------------------------------------------------------------------------------------------------
 
     def _encode_words(self, word_ids: torch.Tensor, word_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(batch, M, J) ids -> word states (batch, M, J, hidden_size), sentence features (batch, M, hidden_size)."""
+        """(batch, M, J) ids -> word states (batch, M, J, hidden_size), sentence features (batch, M, hidden_size).
+
+        The ids are words of the frozen vectors ("bilstm") or the transformer's subword ids
+        (`TransformerSentenceEncoder`).
+        """
         batch, num_sentences, num_words = word_ids.shape
-        embeddings = F.embedding(word_ids.flatten(0, 1), self.word_vectors)  # (batch*M, J, word_embedding_dim)
-        states, features = self.sentence_encoder(embeddings, word_mask.flatten(0, 1))
+        inputs = word_ids.flatten(0, 1)  # (batch*M, J)
+        if self.word_vectors is not None:
+            inputs = F.embedding(inputs, self.word_vectors)  # (batch*M, J, word_embedding_dim)
+        states, features = self.sentence_encoder(inputs, word_mask.flatten(0, 1))
         states = states.reshape(batch, num_sentences, num_words, -1)  # (batch, M, J, hidden_size)
         return states, features.reshape(batch, num_sentences, -1)  # (batch, M, hidden_size)
 

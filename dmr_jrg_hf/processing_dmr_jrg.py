@@ -1,6 +1,8 @@
 """DMR-JRG processor: paragraphs and per-frame video features in, padded model inputs out; score maps back to seconds.
 
-Words: `WordVocabulary` (tokenisation, frozen word2vec vectors, one third of each sentence's words masked, §III-C-1).
+Words: `WordVocabulary` (tokenisation, frozen word2vec vectors, one third of each sentence's words masked, §III-C-1),
+or, for a transformer text encoder (Table VI's BERT, ``config.text_encoder``), that encoder's own tokenizer: subword
+ids with ``[CLS]``/``[SEP]``, one third of the subwords (never the special tokens) masked with its mask token.
 Video: `extract_clip_features` (L2 norm -> 256 frames -> K clips, §III-C-2) and the candidate mask of the 2D map.
 Post-processing (`post_process_grounding`) turns score maps into moments in seconds with NMS, using the grid rule of
 `geometry` only. Videos longer than ``long_video_threshold_seconds`` are grounded in windows of
@@ -17,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import BatchFeature, ProcessorMixin
+from transformers import AutoTokenizer, BatchFeature, PreTrainedTokenizerBase, ProcessorMixin
 from transformers.utils import cached_file
 
 from .configuration_dmr_jrg import DMRJRGConfig
@@ -44,7 +46,10 @@ class DMRJRGProcessor(ProcessorMixin):
     """Turns paragraphs and video features into DMR-JRG inputs (DESIGN §2) and score maps into moments.
 
     Args:
-        vocabulary (WordVocabulary): words and frozen vectors.
+        vocabulary (WordVocabulary, optional): words and frozen vectors (the Bi-LSTM text encoder).
+        subword_vocabulary (PreTrainedTokenizerBase, optional): the tokenizer of a transformer text encoder (named so
+            because transformers treats an argument named "*tokenizer*" as a sub-processor), instead of
+            ``vocabulary`` (exactly one of the two is given); it needs a mask token. Saved into the processor's folder.
         num_clips (int): K.
         map_scale_layers (list[int]): sparse scheme of the candidate map (see `geometry.valid_cell_mask`).
         num_sampled_frames (int): frames every video is averaged to before pooling to K clips.
@@ -81,7 +86,7 @@ class DMRJRGProcessor(ProcessorMixin):
 
     def __init__(
         self,
-        vocabulary: WordVocabulary,
+        vocabulary: WordVocabulary | None = None,
         num_clips: int = 16,
         map_scale_layers: Sequence[int] = (16,),
         num_sampled_frames: int = 256,
@@ -94,9 +99,20 @@ class DMRJRGProcessor(ProcessorMixin):
         long_video_overlap: float = LONG_VIDEO_OVERLAP,
         long_video_threshold_seconds: float | None = None,
         long_video_relevance_temperature: float | None = LONG_VIDEO_RELEVANCE_TEMPERATURE,
+        subword_vocabulary: PreTrainedTokenizerBase | None = None,
     ):
         super().__init__()
+        if (vocabulary is None) == (subword_vocabulary is None):
+            raise InputError("DMRJRGProcessor needs exactly one of `vocabulary` (Bi-LSTM) and `subword_vocabulary`")
+        if subword_vocabulary is not None and (
+            subword_vocabulary.mask_token_id is None or subword_vocabulary.pad_token_id is None
+        ):
+            raise InputError(
+                f"subword_vocabulary {subword_vocabulary.name_or_path!r} has no mask or pad token: the masked-word "
+                "reconstruction (Eq. 9-11) replaces subwords by the mask token"
+            )
         self.vocabulary = vocabulary
+        self.subword_vocabulary = subword_vocabulary
         self.num_clips = int(num_clips)
         self.map_scale_layers = [int(n) for n in map_scale_layers]
         self.num_sampled_frames = int(num_sampled_frames)
@@ -132,6 +148,9 @@ class DMRJRGProcessor(ProcessorMixin):
     ) -> DMRJRGProcessor:
         """Build the vocabulary of the training sentences and take K, the map scheme and D from ``config``.
 
+        With a transformer ``config.text_encoder`` there is no vocabulary to build: the processor loads that encoder's
+        tokenizer (`AutoTokenizer`) instead, and ``sentences`` and ``word_vectors`` are not read.
+
         The vocabulary's size is the model's ``vocab_size``: `build_model_and_processor` sets it in the config before
         it builds the model (``config`` itself is left unchanged here).
 
@@ -143,15 +162,20 @@ class DMRJRGProcessor(ProcessorMixin):
             training_durations (Sequence[float], optional): seconds of the training videos; they choose the
                 chunked-grounding settings (`long_video_defaults`). None: chunking off.
         """
-        vocabulary = WordVocabulary.from_corpus(
-            sentences,
-            config.word_embedding_dim,
-            word_vectors,
-            seed=seed,
-            postprocessing=config.word_vector_postprocessing,
-        )
+        subword_vocabulary, vocabulary = None, None
+        if config.text_encoder != "bilstm":
+            subword_vocabulary = AutoTokenizer.from_pretrained(config.text_encoder)
+        else:
+            vocabulary = WordVocabulary.from_corpus(
+                sentences,
+                config.word_embedding_dim,
+                word_vectors,
+                seed=seed,
+                postprocessing=config.word_vector_postprocessing,
+            )
         return cls(
             vocabulary,
+            subword_vocabulary=subword_vocabulary,
             num_clips=config.num_clips,
             map_scale_layers=config.map_scale_layers,
             num_sampled_frames=config.num_sampled_frames,
@@ -164,9 +188,33 @@ class DMRJRGProcessor(ProcessorMixin):
         )
 
     @property
-    def word_vectors(self) -> np.ndarray:
-        """Frozen word vectors, shape (vocab_size, word_embedding_dim); row ``i`` is word id ``i``."""
-        return self.vocabulary.vectors
+    def word_vectors(self) -> np.ndarray | None:
+        """Frozen word vectors, shape (vocab_size, word_embedding_dim); row ``i`` is word id ``i`` (None with a
+        transformer's tokenizer)."""
+        return None if self.vocabulary is None else self.vocabulary.vectors
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids the text side produces: the model's ``vocab_size`` (words, or the tokenizer's subwords)."""
+        return len(self.vocabulary) if self.vocabulary is not None else len(self.subword_vocabulary)
+
+    @property
+    def special_ids(self) -> dict[str, int]:
+        """``pad_token_id``, ``unk_token_id`` and ``mask_token_id`` of the text side, as the model's config names
+        them."""
+        vocabulary = self.vocabulary
+        if vocabulary is not None:
+            return {
+                "pad_token_id": vocabulary.pad_id,
+                "unk_token_id": vocabulary.unk_id,
+                "mask_token_id": vocabulary.mask_id,
+            }
+        tokenizer = self.subword_vocabulary
+        return {
+            "pad_token_id": tokenizer.pad_token_id,
+            "unk_token_id": tokenizer.unk_token_id,
+            "mask_token_id": tokenizer.mask_token_id,
+        }
 
     # Text -----------------------------------------------------------------------------------------------------
 
@@ -180,14 +228,26 @@ class DMRJRGProcessor(ProcessorMixin):
                     f"paragraph {index}, sentence {position}: expected a string, got {type(sentence).__name__} "
                     f"{sentence!r}"
                 )
-            ids = self.vocabulary.encode(tokenize(sentence))
-            if not ids or all(word == self.vocabulary.unk_id for word in ids):
+            ids = self._encode_sentence(sentence)
+            special = set(self._unmaskable_ids())
+            if all(word in special or word == self.special_ids["unk_token_id"] for word in ids):
                 raise InputError(
                     f"paragraph {index}, sentence {position} ({sentence!r}) has no word in the vocabulary "
-                    f"of {len(self.vocabulary)} words"
+                    f"of {self.vocab_size} words"
                 )
             encoded.append(ids)
         return encoded
+
+    def _encode_sentence(self, sentence: str) -> list[int]:
+        """Word ids (`tokenize` + vocabulary) or the tokenizer's subword ids with its special tokens, truncated to the
+        transformer's maximum length."""
+        if self.vocabulary is not None:
+            return self.vocabulary.encode(tokenize(sentence))
+        return self.subword_vocabulary(sentence, truncation=True)["input_ids"]
+
+    def _unmaskable_ids(self) -> list[int]:
+        """Ids that are never reconstruction targets: the tokenizer's special tokens (none for the vocabulary)."""
+        return [] if self.subword_vocabulary is None else list(self.subword_vocabulary.all_special_ids)
 
     def _mask_words(self, word_mask: np.ndarray, seed: int) -> np.ndarray:
         """Choose floor(J_m * ratio) (at least one) real words of every sentence, uniformly, without loops.
@@ -206,18 +266,21 @@ class DMRJRGProcessor(ProcessorMixin):
         paragraphs = [self._encode_paragraph(paragraph, index) for index, paragraph in enumerate(text)]
         num_sentences = max(len(paragraph) for paragraph in paragraphs)
         num_words = max(len(ids) for paragraph in paragraphs for ids in paragraph)
-        word_ids = np.full((len(paragraphs), num_sentences, num_words), self.vocabulary.pad_id, dtype=np.int64)
+        special_ids = self.special_ids
+        word_ids = np.full((len(paragraphs), num_sentences, num_words), special_ids["pad_token_id"], dtype=np.int64)
+        word_mask = np.zeros(word_ids.shape, dtype=bool)
         for b, paragraph in enumerate(paragraphs):
             for m, ids in enumerate(paragraph):
                 word_ids[b, m, : len(ids)] = ids
-        word_mask = word_ids != self.vocabulary.pad_id
+                word_mask[b, m, : len(ids)] = True
         if mask_seed is None:
             mask_seed = zlib.crc32(json.dumps([list(p) for p in text]).encode()) ^ self.seed
-        masked_positions = self._mask_words(word_mask, mask_seed)
+        maskable = word_mask & ~np.isin(word_ids, self._unmaskable_ids())
+        masked_positions = self._mask_words(maskable, mask_seed)
         return {
             "word_ids": word_ids,
             "word_mask": word_mask,
-            "masked_word_ids": np.where(masked_positions, self.vocabulary.mask_id, word_ids),
+            "masked_word_ids": np.where(masked_positions, special_ids["mask_token_id"], word_ids),
             "masked_positions": masked_positions,
             "sentence_mask": word_mask.any(-1),
         }
@@ -375,15 +438,21 @@ class DMRJRGProcessor(ProcessorMixin):
             "long_video_overlap": self.long_video_overlap,
             "long_video_threshold_seconds": self.long_video_threshold_seconds,
             "long_video_relevance_temperature": self.long_video_relevance_temperature,
+            "uses_subword_vocabulary": self.subword_vocabulary is not None,
         }
 
     def save_pretrained(self, save_directory: str | Path, push_to_hub: bool = False, **kwargs) -> list[str]:
-        """Write ``processor_config.json``, ``vocab.json`` and ``word_vectors.safetensors`` (no pickle)."""
+        """Write ``processor_config.json`` and ``vocab.json`` + ``word_vectors.safetensors`` (no pickle), or, with a
+        transformer's tokenizer, that tokenizer's files (`save_pretrained` of the tokenizer)."""
         directory = Path(save_directory)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / PROCESSOR_CONFIG_FILE).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        self.vocabulary.save(directory)
-        files = [str(directory / name) for name in (PROCESSOR_CONFIG_FILE, VOCABULARY_FILE, WORD_VECTORS_FILE)]
+        files = [str(directory / PROCESSOR_CONFIG_FILE)]
+        if self.vocabulary is not None:
+            self.vocabulary.save(directory)
+            files += [str(directory / name) for name in (VOCABULARY_FILE, WORD_VECTORS_FILE)]
+        else:
+            files += [str(path) for path in self.subword_vocabulary.save_pretrained(str(directory))]
         if push_to_hub:
             from huggingface_hub import HfApi
 
@@ -401,15 +470,21 @@ class DMRJRGProcessor(ProcessorMixin):
             for key in ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
             if key in kwargs
         }
-        paths = {
-            name: cached_file(str(pretrained_model_name_or_path), name, **hub_kwargs)
-            for name in (PROCESSOR_CONFIG_FILE, VOCABULARY_FILE, WORD_VECTORS_FILE)
-        }
-        settings = json.loads(Path(paths[PROCESSOR_CONFIG_FILE]).read_text(encoding="utf-8"))
+        config_path = cached_file(str(pretrained_model_name_or_path), PROCESSOR_CONFIG_FILE, **hub_kwargs)
+        settings = json.loads(Path(config_path).read_text(encoding="utf-8"))
         settings.pop("processor_class", None)
         settings.pop("auto_map", None)
         for loader_argument in ("trust_remote_code", "_from_auto", "code_revision"):  # passed by AutoProcessor
             kwargs.pop(loader_argument, None)
         settings.update(kwargs)
+        if settings.pop("uses_subword_vocabulary", False):
+            return cls(
+                subword_vocabulary=AutoTokenizer.from_pretrained(str(pretrained_model_name_or_path), **hub_kwargs),
+                **settings,
+            )
+        paths = {
+            name: cached_file(str(pretrained_model_name_or_path), name, **hub_kwargs)
+            for name in (VOCABULARY_FILE, WORD_VECTORS_FILE)
+        }
         vocabulary = WordVocabulary.load(paths[VOCABULARY_FILE], paths[WORD_VECTORS_FILE])
         return cls(vocabulary, **settings)

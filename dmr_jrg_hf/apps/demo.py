@@ -121,9 +121,7 @@ def run_demo(
         seed=seed,
     )
     config = model.config
-    logger.info(
-        "vocabulary: %d words; config: K=%d, d=%d", len(processor.vocabulary), config.num_clips, config.hidden_size
-    )
+    logger.info("vocabulary: %d words; config: K=%d, d=%d", processor.vocab_size, config.num_clips, config.hidden_size)
     test_rows, features = benchmark.paragraphs["test"], benchmark.features
     untrained = evaluate_model(model, processor, test_rows, features, show_progress=show_progress)
     args = TrainingArguments(  # the demo replaces its previous run (overwrite_output_dir)

@@ -212,7 +212,7 @@ def render_model_card(
         num_clips=num_clips or "K",
         num_valid_cells=config.num_valid_cells if config is not None else "-",
         clip_fraction=f"1/{num_clips}" if num_clips else "1/K",
-        vocab_size=len(processor.vocabulary) if processor is not None else getattr(config, "vocab_size", "-"),
+        vocab_size=processor.vocab_size if processor is not None else getattr(config, "vocab_size", "-"),
         training_data=training_data or f"Trained on {benchmark.get('name', 'the dataset named in the metadata')}.",
         objective_text=_objective_text(config),
         config_rows=[(name, getattr(config, name)) for name in _CONFIG_FIELDS] if config is not None else [],

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..configuration_dmr_jrg import DMRJRGConfig
 from ..errors import DataFormatError
+from ..files import read_json_file
 from ..modeling_dmr_jrg import DMRJRGModel
 from ..processing_dmr_jrg import DMRJRGProcessor
 from .model_card import write_model_card
@@ -18,6 +19,7 @@ from .remote_code import export_remote_code, remote_code_sources
 
 __all__ = [
     "MODEL_FOLDER_FILES",
+    "SUBWORD_VOCABULARY_FILES",
     "UNSAFE_SUFFIXES",
     "check_model_folder",
     "complete_model_folder",
@@ -27,6 +29,9 @@ __all__ = [
 
 # What `save_pretrained` of the model and the processor must have written (the processor adds word_vectors too).
 MODEL_FOLDER_FILES = ("config.json", "model.safetensors", "processor_config.json", "vocab.json")
+# With a transformer text encoder (config.text_encoder, Table VI) the processor writes its tokenizer instead of the
+# word vocabulary: ``vocab.json`` is replaced by these.
+SUBWORD_VOCABULARY_FILES = ("tokenizer_config.json", "tokenizer.json")
 # Pickle-based weight files: never shared, never uploaded.
 UNSAFE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
@@ -118,7 +123,12 @@ def check_model_folder(folder: str | Path) -> Path:
         DataFormatError: a required file is missing or a pickle-based weight file is present (both named).
     """
     folder = Path(folder)
-    missing = [name for name in (*MODEL_FOLDER_FILES, "README.md") if not (folder / name).is_file()]
+    required = [*MODEL_FOLDER_FILES, "README.md"]
+    processor_config = folder / "processor_config.json"
+    settings = read_json_file(processor_config) if processor_config.is_file() else {}
+    if isinstance(settings, dict) and settings.get("uses_subword_vocabulary", False):
+        required[required.index("vocab.json") : required.index("vocab.json") + 1] = SUBWORD_VOCABULARY_FILES
+    missing = [name for name in required if not (folder / name).is_file()]
     if missing:
         raise DataFormatError(
             f"{folder}: missing {', '.join(missing)}; write the folder with dmr_jrg_hf.hub.save_for_hub(model, "

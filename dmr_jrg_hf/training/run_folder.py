@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import ConfigError, InputError
 from ..feature_extraction_dmr_jrg import check_video_features
-from ..hub.model_folder import MODEL_FOLDER_FILES, completion_files
+from ..hub.model_folder import MODEL_FOLDER_FILES, SUBWORD_VOCABULARY_FILES, completion_files
 from .arguments import TrainingArguments
 
 __all__ = ["MODEL_ENTRIES", "RUN_ENTRIES", "check_output_dir", "check_split_features", "prepare_output_dir"]
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 # What a run writes besides the final model files; ``overwrite_output_dir`` removes these.
 RUN_ENTRIES = ("checkpoints", "best", "logs", "run_config.json", "training_args.json", "train_results.json")
 # The model a finished run saves next to them (weights and processor files).
-MODEL_ENTRIES = (*MODEL_FOLDER_FILES, "word_vectors.safetensors")
+MODEL_ENTRIES = (*MODEL_FOLDER_FILES, "word_vectors.safetensors", *SUBWORD_VOCABULARY_FILES)
 
 
 def _previous_run_entries(output: Path) -> list[Path]:
