@@ -423,6 +423,14 @@ class DMRJRGProcessor(ProcessorMixin):
 
     # Serialisation --------------------------------------------------------------------------------------------
 
+    def with_settings(self, **changes: Any) -> DMRJRGProcessor:
+        """A copy with some settings changed (e.g. ``long_video_window_seconds``), validated as at construction; the
+        vocabulary (or the transformer's tokenizer) is shared."""
+        settings = {key: value for key, value in self.to_dict().items() if key != "processor_class"}
+        uses_subwords = settings.pop("uses_subword_vocabulary")
+        tokens = {"subword_vocabulary": self.subword_vocabulary} if uses_subwords else {"vocabulary": self.vocabulary}
+        return type(self)(**tokens, **{**settings, **changes})
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "processor_class": type(self).__name__,

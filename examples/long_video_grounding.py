@@ -113,11 +113,9 @@ def _ranks(model, processor, index: VideoCorpusIndex, paragraphs, own_ids, mode:
 
 def _with(processor: DMRJRGProcessor, **changes) -> DMRJRGProcessor:
     """``processor`` with other ``long_video_*`` settings; a window keeps the threshold at least as long."""
-    settings = {key: value for key, value in processor.to_dict().items() if key != "processor_class"}
-    settings.update(changes)
-    window = settings["long_video_window_seconds"]
-    settings["long_video_threshold_seconds"] = max(window or 0, processor.long_video_threshold_seconds)
-    return DMRJRGProcessor(processor.vocabulary, **settings)
+    window = changes.get("long_video_window_seconds", processor.long_video_window_seconds)
+    threshold = max(window or 0, processor.long_video_threshold_seconds)
+    return processor.with_settings(**changes, long_video_threshold_seconds=threshold)
 
 
 def _row(name: str, values: dict, columns, extra: str) -> str:

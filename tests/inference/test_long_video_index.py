@@ -40,8 +40,7 @@ def _unit(rng, rows, dim=8):
 
 
 def _processor_without_chunking(processor: DMRJRGProcessor) -> DMRJRGProcessor:
-    values = {key: value for key, value in processor.to_dict().items() if key != "processor_class"}
-    return DMRJRGProcessor(processor.vocabulary, **{**values, "long_video_window_seconds": None})
+    return processor.with_settings(long_video_window_seconds=None)
 
 
 def test_long_videos_get_their_windows(model_and_processor, long_features, long_index):

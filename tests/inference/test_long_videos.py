@@ -27,8 +27,7 @@ TRUE_MOMENT = (540.0, 555.0)  # 15 s in the last minute of a 10-minute video
 
 def _processor_with(processor: DMRJRGProcessor, **settings) -> DMRJRGProcessor:
     """A copy of ``processor`` with other chunked-grounding settings (validated as at construction)."""
-    values = {key: value for key, value in processor.to_dict().items() if key != "processor_class"}
-    return DMRJRGProcessor(processor.vocabulary, **{**values, **settings})
+    return processor.with_settings(**settings)
 
 
 @pytest.fixture(scope="module")
