@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dmr_jrg_hf.bench.random_encoder import save_random_clip_encoder
+
 
 def _write_video(path: Path, seconds: float, source_fps: int, width: int, height: int) -> float:
     """A video of moving vertical stripes; returns the seconds it took to write."""
@@ -41,25 +43,6 @@ def _write_video(path: Path, seconds: float, source_fps: int, width: int, height
             container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
         container.mux(stream.encode())
     return time.perf_counter() - start
-
-
-def _tiny_clip(folder: Path) -> Path:
-    import torch
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
-
-    config = CLIPVisionConfig(
-        hidden_size=32,
-        intermediate_size=37,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        image_size=32,
-        patch_size=8,
-        projection_dim=16,
-    )
-    torch.manual_seed(0)
-    CLIPVisionModelWithProjection(config).save_pretrained(folder)
-    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
-    return folder
 
 
 def _peak_rss_mib() -> float:
@@ -93,7 +76,7 @@ def _run(args: argparse.Namespace) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        encoder = args.encoder or str(_tiny_clip(work / "tiny-clip"))
+        encoder = args.encoder or str(save_random_clip_encoder(work / "tiny-clip"))
         for minutes in args.minutes:
             video = work / f"video_{minutes:g}min.mp4"
             written = _write_video(video, minutes * 60, args.source_fps, *args.size)

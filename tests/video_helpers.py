@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dmr_jrg_hf.bench.random_encoder import save_random_clip_encoder
+
 av = pytest.importorskip("av", reason="PyAV (the `video` extra) is not installed")
 
 WIDTH, HEIGHT = 64, 48
@@ -64,19 +66,4 @@ def write_audio(path: Path, seconds: float = 1.0) -> Path:
 
 def save_tiny_clip_encoder(folder: Path) -> Path:
     """Save a random CLIP vision tower with projection (D = 16) and its image processor (32 x 32 crops) in a folder."""
-    import torch
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
-
-    config = CLIPVisionConfig(
-        hidden_size=32,
-        intermediate_size=37,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        image_size=32,
-        patch_size=8,
-        projection_dim=16,
-    )
-    torch.manual_seed(0)
-    CLIPVisionModelWithProjection(config).save_pretrained(folder)
-    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
-    return folder
+    return save_random_clip_encoder(folder)
