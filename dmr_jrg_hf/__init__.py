@@ -7,11 +7,10 @@ package registers the model with transformers' Auto classes.
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
 
 from .hub import register_auto_classes
+from .lazy_exports import lazy_exports
 from .version import __version__ as __version__
 
 # submodule -> the public names it defines
@@ -29,21 +28,8 @@ _SUBMODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     "results": ("Moment", "ParagraphResult", "RetrievalHit", "SentenceGrounding"),
     "training": ("DMRJRGTrainer", "TrainingArguments", "evaluate_baselines", "evaluate_model"),
 }
-_EXPORTS: dict[str, str] = {name: module for module, names in _SUBMODULE_EXPORTS.items() for name in names}
-
-__all__ = sorted([*_EXPORTS, "__version__", "register_auto_classes"])
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+_names, __getattr__, __dir__ = lazy_exports(__name__, _SUBMODULE_EXPORTS, globals())
+__all__ = sorted([*_names, "__version__", "register_auto_classes"])
 
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

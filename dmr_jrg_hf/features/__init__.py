@@ -11,8 +11,7 @@ The public names load on first use, so the command line's argument parser import
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy_exports import lazy_exports
 
 _SUBMODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     "decoding": ("DECODE_FAILURES", "SampledVideo", "VideoDecodeError", "VideoInfo"),
@@ -23,18 +22,4 @@ _SUBMODULE_EXPORTS: dict[str, tuple[str, ...]] = {
     "spec": ("DEFAULT_ENCODER", "DEFAULT_FPS", "extractor_spec", "same_encoder"),
     "writer": ("HDF5FeatureWriter", "NpyFeatureWriter", "open_feature_writer"),
 }
-_EXPORTS: dict[str, str] = {name: module for module, names in _SUBMODULE_EXPORTS.items() for name in names}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _SUBMODULE_EXPORTS, globals())
