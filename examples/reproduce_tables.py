@@ -56,6 +56,7 @@ BENCHMARKS: dict[str, tuple[str, str, dict[str, str]]] = {
     ),
 }
 TABLES = ("ablation", "supervision", "paragraph-vs-sentence")
+OBJECTIVES = ("paper", "grounding")  # Table IV is run with each
 EVAL_PROTOCOLS = ("retrieval", "grounding", "vprg")
 # (column title, protocol, metric) of every table
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -114,12 +115,13 @@ class Goal:
 DEFAULT_RECIPE = Training("grounding")
 
 
-def table_rows(table: str) -> list[Row]:
-    """The rows of ``table``: ``ablation`` (Table IV, both objectives), ``supervision``, ``paragraph-vs-sentence``."""
+def table_rows(table: str, objectives: Sequence[str] = OBJECTIVES) -> list[Row]:
+    """The rows of ``table``: ``ablation`` (Table IV, with each of ``objectives``), ``supervision``,
+    ``paragraph-vs-sentence``."""
     if table == "ablation":
         return [
             Row(f"{objective} · {ablation}", Training(objective, ablation=ablation))
-            for objective in ("paper", "grounding")
+            for objective in objectives
             for ablation in ABLATION_PRESETS
         ]
     if table == "supervision":
@@ -581,9 +583,16 @@ def plot_table(table: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-def write_table(name: str, rows: list[dict[str, Any]], runner: TableRunner, plot: bool = True) -> dict[str, Any]:
+def write_table(
+    name: str,
+    rows: list[dict[str, Any]],
+    runner: TableRunner,
+    plot: bool = True,
+    objectives: Sequence[str] = OBJECTIVES,
+) -> dict[str, Any]:
     """Write ``table_<name>.md``, ``.json`` and (with ``plot``) ``.png``; returns the table. A table whose later rows
-    have not run yet lists them as pending (and has no goal until both of its rows are done)."""
+    (among those of ``objectives``) have not run yet lists them as pending (and has no goal until both of its rows are
+    done)."""
     done = {row["label"] for row in rows}
     table = {
         "table": name,
@@ -592,7 +601,7 @@ def write_table(name: str, rows: list[dict[str, Any]], runner: TableRunner, plot
         "learning_rate": runner.settings.config(DEFAULT_RECIPE).learning_rate,
         "data": runner.subset.info,
         "rows": rows,
-        "pending": [row.label for row in table_rows(name) if row.label not in done],
+        "pending": [row.label for row in table_rows(name, objectives) if row.label not in done],
         "baselines": baseline_lines(runner.baselines()),
     }
     goal = TABLE_GOALS.get(name)
@@ -606,17 +615,19 @@ def write_table(name: str, rows: list[dict[str, Any]], runner: TableRunner, plot
     return table
 
 
-def run_tables(tables: Sequence[str], runner: TableRunner, plot: bool = True) -> list[dict[str, Any]]:
-    """Run every row of ``tables`` in order (resuming); each table is rewritten after each of its rows (the plot once
-    its rows are done), so a stopped call leaves the rows it finished."""
+def run_tables(
+    tables: Sequence[str], runner: TableRunner, plot: bool = True, objectives: Sequence[str] = OBJECTIVES
+) -> list[dict[str, Any]]:
+    """Run every row of ``tables`` in order (resuming; Table IV with each of ``objectives``); each table is rewritten
+    after each of its rows (the plot once its rows are done), so a stopped call leaves the rows it finished."""
     written = []
     for name in tables:
-        rows = table_rows(name)
+        rows = table_rows(name, objectives)
         results = []
         for index, row in enumerate(rows, 1):
             log(f"table {name}, row {index}/{len(rows)}: {row.label}")
             results.append(runner.result(row))
-            table = write_table(name, results, runner, plot and index == len(rows))
+            table = write_table(name, results, runner, plot and index == len(rows), objectives)
         written.append(table)
     return written
 
@@ -625,6 +636,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--table", choices=[*TABLES, "all"], default="all")
     parser.add_argument("--benchmark", choices=sorted(BENCHMARKS), default="charades")
+    parser.add_argument(
+        "--objectives", nargs="+", choices=OBJECTIVES, default=list(OBJECTIVES), help="Table IV's objectives"
+    )
     parser.add_argument("--preset", help="model preset (default: the benchmark's; `tiny` for smoke tests)")
     parser.add_argument("--annotations", type=Path, help="real annotation folder (default: ../shared/benchmarks/...)")
     parser.add_argument("--data-dir", type=Path, default=Path("outputs/realistic"), help="realistic subsets")
@@ -657,7 +671,8 @@ def main(argv: list[str] | None = None) -> int:
     check_settings(args.output_dir, settings)
     subset = prepare_subset(settings, args.annotations or SHARED_BENCHMARKS / builder_name, args.data_dir)
     runner = TableRunner(settings, subset, args.output_dir)
-    run_tables(TABLES if args.table == "all" else [args.table], runner, plot=not args.no_plot)
+    tables = TABLES if args.table == "all" else [args.table]
+    run_tables(tables, runner, plot=not args.no_plot, objectives=args.objectives)
     return 0
 
 

@@ -97,6 +97,8 @@ def test_table_rows_follow_the_issue():
     ablation = tables.table_rows("ablation")
     assert len(ablation) == 2 * len(tables.ABLATION_PRESETS) == 16
     assert {row.training.objective for row in ablation} == {"paper", "grounding"}
+    grounding_only = tables.table_rows("ablation", ["grounding"])
+    assert [row.label for row in grounding_only] == [row.label for row in ablation[len(tables.ABLATION_PRESETS) :]]
     assert [row.training.supervision for row in tables.table_rows("supervision")] == ["weak", "semi", "full"]
     paragraph, sentence = tables.table_rows("paragraph-vs-sentence")
     assert paragraph.training == sentence.training
