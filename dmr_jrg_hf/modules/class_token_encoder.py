@@ -9,10 +9,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..configuration_dmr_jrg import DMRJRGConfig
+from .transformer_layers import build_transformer_encoder
 
 __all__ = [
     "sinusoidal_positions",
-    "build_transformer_encoder",
     "ClassTokenEncoder",
     "VideoClassTokenEncoder",
     "ParagraphClassTokenEncoder",
@@ -28,18 +28,6 @@ def sinusoidal_positions(length: int, dim: int, device: torch.device, dtype: tor
     table[:, 0::2] = torch.sin(position * frequency)
     table[:, 1::2] = torch.cos(position * frequency)[:, : dim // 2]
     return table.to(dtype)
-
-
-def build_transformer_encoder(config: DMRJRGConfig, num_layers: int) -> nn.TransformerEncoder:
-    """A stack of ``nn.TransformerEncoderLayer`` (batch first) with the config's width, heads and dropout."""
-    layer = nn.TransformerEncoderLayer(
-        config.hidden_size,
-        config.num_attention_heads,
-        config.intermediate_size,
-        config.dropout,
-        batch_first=True,
-    )
-    return nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
 
 
 class ClassTokenEncoder(nn.Module):

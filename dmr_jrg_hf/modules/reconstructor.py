@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from ..configuration_dmr_jrg import DMRJRGConfig
-from .class_token_encoder import build_transformer_encoder, sinusoidal_positions
+from .class_token_encoder import sinusoidal_positions
+from .transformer_layers import build_transformer_decoder, build_transformer_encoder
 
 __all__ = ["MaskedWordReconstructor"]
 
@@ -33,10 +34,7 @@ class MaskedWordReconstructor(nn.Module):
         self.clip_norm = nn.LayerNorm(config.hidden_size)
         self.word_norm = nn.LayerNorm(config.hidden_size)
         self.encoder = build_transformer_encoder(config, config.num_reconstructor_layers)
-        decoder_layer = nn.TransformerDecoderLayer(
-            config.hidden_size, config.num_attention_heads, config.intermediate_size, config.dropout, batch_first=True
-        )
-        self.decoder = nn.TransformerDecoder(decoder_layer, config.num_reconstructor_layers)
+        self.decoder = build_transformer_decoder(config, config.num_reconstructor_layers)
         self.word_classifier = nn.Linear(config.hidden_size, config.vocab_size)
 
     def forward(

@@ -7,6 +7,7 @@ from torch import nn
 
 from ..configuration_dmr_jrg import DMRJRGConfig
 from .candidate_grid import CandidateGrid
+from .transformer_layers import native_dropout
 
 __all__ = ["range_max_pool", "TemporalFeatureMap"]
 
@@ -49,11 +50,11 @@ class TemporalFeatureMap(nn.Module):
     def __init__(self, config: DMRJRGConfig):
         super().__init__()
         self.clip_projection = nn.Linear(config.feature_dim, config.hidden_size)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = config.dropout
 
     def project_clips(self, clip_features: torch.Tensor) -> torch.Tensor:
         """(batch, num_clips, feature_dim) -> (batch, num_clips, hidden_size) clip features ``f_1..f_K``."""
-        return self.dropout(torch.relu(self.clip_projection(clip_features)))
+        return native_dropout(torch.relu(self.clip_projection(clip_features)), self.dropout, self.training)
 
     def forward(self, clips: torch.Tensor, grid: CandidateGrid) -> torch.Tensor:
         """Build the map from projected clips.
