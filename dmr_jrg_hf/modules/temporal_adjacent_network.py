@@ -113,3 +113,14 @@ class MomentScoreHead(nn.Module):
         leading = feature_map.shape[:-3]
         flat = feature_map.reshape(-1, *feature_map.shape[-3:])  # (num_maps, hidden_size, K, K)
         return self.projection(flat).reshape(*leading, *feature_map.shape[-2:])  # (..., K, K)
+
+    def channel_sum(self, feature_map: torch.Tensor) -> torch.Tensor:
+        """The logits without the bias, ``Σ_c w_c F[c]``: (..., hidden_size, K, K) -> (..., K, K).
+
+        The layer is linear in the features, so ``PL(F ⊙ g) = g · channel_sum(F) + bias`` for a per-cell gate ``g``
+        (BTSE's recurrence computes the sum once for every sentence and applies the gates afterwards).
+        """
+        leading = feature_map.shape[:-3]
+        flat = feature_map.reshape(-1, *feature_map.shape[-3:])  # (num_maps, hidden_size, K, K)
+        summed = torch.nn.functional.conv2d(flat, self.projection.weight)  # (num_maps, 1, K, K)
+        return summed.reshape(*leading, *feature_map.shape[-2:])  # (..., K, K)

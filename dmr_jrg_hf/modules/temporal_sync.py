@@ -90,6 +90,12 @@ class BidirectionalTemporalSync(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Run one direction of Eq. 18/19 (a loop over the sentences, the only loop of the model).
 
+        The prediction layer is a 1x1 convolution, linear in the features, and the gate is one number per cell, so
+        ``PL^d(F-_m ⊙ gate_m) = gate_m · Σ_c w_c F-_m[c] + bias``: the channel sums of every sentence are computed
+        once, before the loop. The gates depend on the earlier sentences' probabilities only through ``Σ P^d_prev``,
+        which carries no gradient, so the loop runs without autograd on (batch, K, K) maps and the differentiable
+        logits are one batched product afterwards (equal to gating the features, up to float summation order).
+
         Args:
             feature_maps (torch.FloatTensor of shape (batch, num_sentences, hidden_size, num_clips, num_clips)):
                 ``F-_m``.
@@ -104,14 +110,18 @@ class BidirectionalTemporalSync(nn.Module):
         head = self.forward_head if direction == "forward" else self.reverse_head
         num_sentences = feature_maps.shape[1]
         order = range(num_sentences) if direction == "forward" else range(num_sentences - 1, -1, -1)
-        claimed = feature_maps.new_zeros(cell_mask[:, 0].shape)  # (batch, K, K): Σ of the previous P^d
-        logits, probs, gates = [None] * num_sentences, [None] * num_sentences, [None] * num_sentences
-        for m in order:
-            gates[m] = 1.0 - claimed
-            logits[m] = head(feature_maps[:, m] * gates[m][:, None])
-            probs[m] = torch.sigmoid(logits[m]) * cell_mask[:, m]
-            claimed = claimed + probs[m].detach()
-        return torch.stack(logits, 1), torch.stack(probs, 1), torch.stack(gates, 1)
+        channel_sums = head.channel_sum(feature_maps)  # (batch, M, K, K)
+        bias = head.projection.bias
+        with torch.no_grad():
+            sentence_sums, sentence_masks = channel_sums.detach().unbind(1), cell_mask.unbind(1)
+            claimed = torch.zeros_like(sentence_sums[0])  # (batch, K, K): Σ of the previous P^d
+            gates = [None] * num_sentences
+            for m in order:
+                gates[m] = 1.0 - claimed
+                claimed = claimed + torch.sigmoid(torch.addcmul(bias, gates[m], sentence_sums[m])) * sentence_masks[m]
+            gates = torch.stack(gates, 1)
+        logits = torch.addcmul(bias, gates, channel_sums)  # PL^d(F-_m ⊙ gate_m) for every m
+        return logits, torch.sigmoid(logits) * cell_mask, gates
 
     def forward(
         self,

@@ -44,6 +44,35 @@ def test_gate_feeds_the_head_input():
     assert torch.allclose(logits[:, 2], expected)
 
 
+def _literal_recurrence(head, features, cell_mask, order):
+    """Eq. 18/19 as written: gate the features, then apply the prediction layer, one sentence at a time."""
+    claimed = torch.zeros_like(cell_mask[:, 0], dtype=features.dtype)
+    logits = [None] * len(order)
+    for m in order:
+        logits[m] = head(features[:, m] * (1.0 - claimed)[:, None])
+        claimed = claimed + (torch.sigmoid(logits[m]) * cell_mask[:, m]).detach()
+    return torch.stack(logits, 1)
+
+
+@pytest.mark.parametrize("direction", ["forward", "reverse"])
+def test_recurrence_equals_gating_the_features_with_the_same_head_gradients(direction):
+    _, sync, _, _, cell_mask, features = _setup()
+    head = sync.forward_head if direction == "forward" else sync.reverse_head
+    order = [0, 1, 2, 3] if direction == "forward" else [3, 2, 1, 0]
+    target = torch.rand(cell_mask.shape, generator=torch.Generator().manual_seed(1))
+    gradients = []
+    for logits in (
+        sync.recurrence(features, cell_mask, direction)[0],
+        _literal_recurrence(head, features, cell_mask, order),
+    ):
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[cell_mask], target[cell_mask])
+        gradients.append((logits, torch.autograd.grad(loss, list(head.parameters()))))
+    (logits, grads), (reference_logits, reference_grads) = gradients
+    torch.testing.assert_close(logits, reference_logits, rtol=1e-5, atol=1e-6)
+    for grad, reference in zip(grads, reference_grads, strict=True):
+        torch.testing.assert_close(grad, reference, rtol=1e-5, atol=1e-6)
+
+
 def test_soft_iou_labels_equal_geometry():
     grid = CandidateGrid(DMRJRGConfig.from_preset("tiny", num_clips=NUM_CLIPS, map_scale_layers=[NUM_CLIPS]))
     cells = torch.tensor([[0, 7], [NUM_CLIPS * NUM_CLIPS - 1, 14]])
