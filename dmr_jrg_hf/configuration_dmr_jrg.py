@@ -280,6 +280,8 @@ class DMRJRGConfig(PretrainedConfig):
         max_logit_scale (float, default 100.0): λ is clamped to this value (as CLIP).
         rank_loss_weight (float, default 1.0): weight of L_rank inside L_local = L_rec + L_rank (Eq. 13); 1.0 is the
             paper.
+        rank_loss_temperature (float, optional): divide the proposals' probabilities by this before Eq. 12's softmax
+            (a softmax over values in [0, 1] is nearly uniform, so the term barely moves); None is the paper.
         clip_alignment_weight (float, default 0.0): weight of the sentence-clip multiple-instance alignment
             (`clip_alignment_loss`): each sentence must match its own video's best clip better than the other videos
             of the batch. 0.0 is the paper (and builds no alignment module).
@@ -360,6 +362,7 @@ class DMRJRGConfig(PretrainedConfig):
     retrieval_loss_weight: float = 1.0
     local_loss_weight: float = 1.0
     rank_loss_weight: float = 1.0
+    rank_loss_temperature: float | None = None
     clip_alignment_weight: float = 0.0
     clip_alignment_temperature: float = 0.1
     alignment_pseudo_label_weight: float = 0.0
@@ -433,6 +436,8 @@ class DMRJRGConfig(PretrainedConfig):
         ).split():
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.rank_loss_temperature is not None and not self.rank_loss_temperature > 0:
+            raise ConfigError(f"rank_loss_temperature must be > 0 or None, got {self.rank_loss_temperature!r}")
         if self.clip_alignment_temperature <= 0:
             raise ConfigError(f"clip_alignment_temperature must be > 0, got {self.clip_alignment_temperature!r}")
         if self.alignment_pseudo_label_weight > 0 and self.clip_alignment_weight == 0:

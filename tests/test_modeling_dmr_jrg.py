@@ -218,6 +218,18 @@ def test_samples_of_one_video_are_not_each_others_negatives():
         model(**inputs, video_group_ids=torch.tensor([0, 1]), return_loss=True)
 
 
+def test_rank_loss_temperature_changes_only_the_rank_loss():
+    paper, inputs = _model(seed=5)
+    tempered, _ = _model(seed=5, rank_loss_temperature=0.1)
+    tempered.load_state_dict(paper.state_dict())
+    base, other = paper.eval()(**inputs, return_loss=True), tempered.eval()(**inputs, return_loss=True)
+    assert not torch.isclose(base.rank_loss, other.rank_loss)
+    for name in _losses(base) - {"rank_loss", "local_loss"}:
+        assert torch.equal(base[name], other[name]), name
+    with pytest.raises(ConfigError, match="rank_loss_temperature"):
+        TESTER.prepare_config_and_inputs(rank_loss_temperature=0.0)
+
+
 def test_alignment_pseudo_labels_need_the_alignment_loss():
     with pytest.raises(ConfigError, match="clip_alignment_weight"):
         TESTER.prepare_config_and_inputs(alignment_pseudo_label_weight=1.0)

@@ -92,6 +92,7 @@ class LocalConsistencyBranch(nn.Module):
     def __init__(self, config: DMRJRGConfig):
         super().__init__()
         self.label_smoothing = config.reconstruction_label_smoothing
+        self.rank_temperature = config.rank_loss_temperature
         self.fusion = SentenceMomentFusion(config)
         self.temporal_adjacent_network = (
             TemporalAdjacentNetwork(config) if config.use_temporal_adjacent_network else None
@@ -191,7 +192,7 @@ class LocalConsistencyBranch(nn.Module):
             real(masked_positions),
         ).reshape(num_real, num_candidates)
         proposal_scores = real(probs.flatten(-2)).gather(1, cells)  # (num_real, Q)
-        rank_loss = reconstruction_rank_loss(proposal_scores, proposal_losses)
+        rank_loss = reconstruction_rank_loss(proposal_scores, proposal_losses, self.rank_temperature)
         return LocalLosses(proposal_losses.mean(), rank_loss)
 
     def _reconstruction_losses(

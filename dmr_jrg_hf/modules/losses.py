@@ -136,23 +136,28 @@ def reconstruction_rewards(per_proposal_loss: torch.Tensor) -> torch.Tensor:
     return 1.0 - rank / max(num_candidates - 1, 1)
 
 
-def reconstruction_rank_loss(proposal_scores: torch.Tensor, per_proposal_loss: torch.Tensor) -> torch.Tensor:
+def reconstruction_rank_loss(
+    proposal_scores: torch.Tensor, per_proposal_loss: torch.Tensor, temperature: float | None = None
+) -> torch.Tensor:
     """Rank loss ``L_rank`` (Eq. 12): reward-weighted log-softmax of the proposals' scores.
 
     Note:
-        This is Eq. 12 as written: the softmax runs over the score-map probabilities ``p_m^q`` in [0, 1], not over
-        logits, so it stays close to uniform. With Q = 3 and rewards (1, 1/2, 0) it is ``(1 + 1/2) ln 3 / 3 = 0.549``
-        for equal scores and 0.423 at best (scores 1, 0.62, 0): the whole range of the term is 0.13, so in training it
-        barely moves and orders the top-Q proposals only weakly.
+        With ``temperature=None`` this is Eq. 12 as written: the softmax runs over the score-map probabilities
+        ``p_m^q`` in [0, 1], not over logits, so it stays close to uniform. With Q = 3 and rewards (1, 1/2, 0) it is
+        ``(1 + 1/2) ln 3 / 3 = 0.549`` for equal scores and 0.423 at best (scores 1, 0.62, 0): the whole range of the
+        term is 0.13, so in training it barely moves and orders the top-Q proposals only weakly. A temperature (not in
+        the paper) divides the scores first, ``softmax(p / T)``, which widens that range.
 
     Args:
         proposal_scores (torch.FloatTensor of shape (num_sentences, num_top_candidates)): ``p_m^q``, the score-map
             probabilities of the top-Q proposals.
         per_proposal_loss (torch.FloatTensor of shape (num_sentences, num_top_candidates)): their
             reconstruction losses.
+        temperature (float, optional): the softmax temperature; None is the paper (1).
     """
     rewards = reconstruction_rewards(per_proposal_loss)
-    return -(rewards * F.log_softmax(proposal_scores, dim=-1)).mean()
+    scores = proposal_scores if temperature is None else proposal_scores / temperature
+    return -(rewards * F.log_softmax(scores, dim=-1)).mean()
 
 
 def score_distillation_loss(retrieval_scores: torch.Tensor, grounding_scores: torch.Tensor) -> torch.Tensor:

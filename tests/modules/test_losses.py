@@ -50,6 +50,25 @@ def test_rank_loss_prefers_the_best_reconstructing_proposal():
     assert torch.isclose(reconstruction_rank_loss(scores, per_proposal), expected)
 
 
+def test_rank_loss_temperature_divides_the_scores_and_widens_the_range():
+    per_proposal = torch.tensor([[0.3, 0.1, 0.2]])
+    scores = torch.tensor([[0.2, 0.4, 0.6]])
+    assert torch.isclose(
+        reconstruction_rank_loss(scores, per_proposal, temperature=0.1),
+        reconstruction_rank_loss(scores / 0.1, per_proposal),
+    )
+    assert torch.equal(
+        reconstruction_rank_loss(scores, per_proposal, None), reconstruction_rank_loss(scores, per_proposal)
+    )
+
+    def spread(best_scores, temperature):  # equal scores minus the best scores: how far the term can move
+        equal = reconstruction_rank_loss(torch.full((1, 3), 0.5), per_proposal, temperature)
+        return equal - reconstruction_rank_loss(torch.tensor([best_scores]), per_proposal, temperature)
+
+    # optima in [0, 1]: (0, 1, 0.62) for the paper's form; softmax(p / 0.1) can reach the rewards' own (0, 2/3, 1/3)
+    assert spread([0.0, 1.0, 0.62], None) < 0.13 < 0.2 < spread([0.0, 1.0, 1.0 - 0.1 * math.log(2.0)], 0.1)
+
+
 def test_reconstruction_loss_averages_tokens_per_pair_then_pairs():
     logits = torch.log(torch.tensor([[[0.5, 0.5], [0.25, 0.75]], [[0.9, 0.1], [0.01, 0.99]]]))  # (2 pairs, 2, 2)
     targets = torch.tensor([[0, 1], [0, 0]])
