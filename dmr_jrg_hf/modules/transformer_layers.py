@@ -36,14 +36,9 @@ __all__ = [
 
 
 def native_dropout(hidden: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """``F.dropout`` as one operator (``native_dropout``): identical draws and scaling on a CPU, fused on a GPU.
-
-    Under ``torch.compile`` it is ``F.dropout``, which Inductor fuses anyway and whose draws then match eager mode.
-    """
+    """``F.dropout`` as one operator (``native_dropout``): identical draws and scaling on a CPU, fused on a GPU."""
     if not training or p == 0.0:
         return hidden
-    if torch.compiler.is_compiling():
-        return F.dropout(hidden, p, True)
     return torch.native_dropout(hidden, p, True)[0]
 
 
