@@ -37,9 +37,10 @@ class TrainingArguments:
             one more TAN forward of time per step; results are unchanged.
         torch_compile (bool): train through ``torch.compile(model)`` (inductor; the prepared model is compiled, so
             DDP wraps the eager module). Off by default: on a CPU the minutes of compilation outweigh the gain on
-            short runs (and PyTorch 2.13's CPU inductor generates failing code for this step's backward), and the
-            Bi-LSTM stays eager (Dynamo does not trace LSTMs by default). The step reads no device
-            values and keeps its shapes per batch shape, so it suits CUDA graphs on a GPU.
+            short runs, and on a CPU Inductor runs with ``CPU_INDUCTOR_OPTIONS`` (PyTorch 2.13's default fusion gives
+            wrong gradients for this step, see `dmr_jrg_hf.training.trainer`). The Bi-LSTM stays eager (Dynamo does
+            not trace LSTMs by default). The step reads no device values and keeps its shapes per batch shape, so it
+            suits CUDA graphs on a GPU.
         eval_every_epochs (int): evaluate on the validation rows every N epochs (0: never).
         best_metric (str): ``protocol/metric`` that selects the best checkpoint, e.g. ``vprg/R@1,IoU=0.5``.
         eval_protocols (tuple[str, ...]): protocols computed at each validation.
