@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 import torch._inductor.config as inductor_config
-from torch.optim.optimizer import register_optimizer_step_pre_hook
 from helpers import assert_same_weights, training_arguments, weights_of
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from dmr_jrg_hf.errors import ConfigError, DataFormatError
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
@@ -193,7 +193,8 @@ def test_a_compiled_model_takes_the_same_first_step(tmp_path, small_benchmark, b
             args = training_arguments(
                 tmp_path / str(compiled), torch_compile=compiled, save_every_epochs=0, max_steps_per_epoch=1
             )
-            DMRJRGTrainer(model, processor, args, small_benchmark.paragraphs["train"], small_benchmark.features).train()
+            rows = small_benchmark.paragraphs["train"]
+            DMRJRGTrainer(model, processor, args, rows, small_benchmark.features).train()
             gradients[-1] = {names[key]: grad for key, grad in gradients[-1].items()}
     finally:
         handle.remove()
@@ -201,7 +202,8 @@ def test_a_compiled_model_takes_the_same_first_step(tmp_path, small_benchmark, b
     assert eager.keys() == compiled.keys() and len(eager) == len(list(model.parameters()))
     assert any(grad.abs().max() > 0 for grad in eager.values()), "the step has gradients to compare"
     for name, grad in eager.items():
-        torch.testing.assert_close(compiled[name], grad, atol=1e-5, rtol=1e-3, msg=f"compile changed the gradient of {name}")
+        message = f"compile changed the gradient of {name}"
+        torch.testing.assert_close(compiled[name], grad, atol=1e-5, rtol=1e-3, msg=message)
 
 
 def test_gradient_checkpointing_trains_the_same_weights(tmp_path, small_benchmark, build_model):
