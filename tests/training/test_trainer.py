@@ -179,23 +179,23 @@ def test_a_compiled_model_takes_the_same_first_step(tmp_path, small_benchmark, b
     order flips moves its weight by 2 * lr either way."""
     # Inductor draws dropout masks from its own generator unless told to fall back to eager's random operators.
     monkeypatch.setattr(inductor_config, "fallback_random", True)
+    captured: dict[int, torch.Tensor] = {}  # id(parameter) -> its gradient at the optimizer step
     gradients: list[dict[str, torch.Tensor]] = []
 
     def record(optimizer, args, kwargs):
-        gradients[-1].update({id(p): p.grad.clone() for group in optimizer.param_groups for p in group["params"]})
+        captured.update({id(p): p.grad.clone() for group in optimizer.param_groups for p in group["params"]})
 
     handle = register_optimizer_step_pre_hook(record)
     try:
         for compiled in (False, True):
             model, processor = build_model(seed=1)
-            names = {id(parameter): name for name, parameter in model.named_parameters()}
-            gradients.append({})
+            captured.clear()
             args = training_arguments(
                 tmp_path / str(compiled), torch_compile=compiled, save_every_epochs=0, max_steps_per_epoch=1
             )
             rows = small_benchmark.paragraphs["train"]
             DMRJRGTrainer(model, processor, args, rows, small_benchmark.features).train()
-            gradients[-1] = {names[key]: grad for key, grad in gradients[-1].items()}
+            gradients.append({name: captured[id(p)] for name, p in model.named_parameters() if id(p) in captured})
     finally:
         handle.remove()
     eager, compiled = gradients
