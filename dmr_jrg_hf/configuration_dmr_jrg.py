@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 TEMPORAL_SYNC_DIRECTIONS = ("both", "forward", "reverse", "none")
 SUPERVISION_MODES = ("weak", "full", "semi")
 TRIPLET_NEGATIVES = ("all", "hardest")
-TAN_IMPLEMENTATIONS = ("auto", "valid_cells", "dense")
+TAN_IMPLEMENTATIONS = ("auto", "winograd", "valid_cells", "dense")
 
 # Presets are deltas over the defaults (the paper's values, §IV-B), one short dict per benchmark.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -266,9 +266,12 @@ class DMRJRGConfig(PretrainedConfig):
 
     Not in the paper:
         dropout (float, default 0.1): dropout in encoders, reconstructor and clip projection.
-        tan_implementation (str, default "auto"): how the TAN convolutions run, "valid_cells" (computed at the map's
-            valid cells only), "dense" (``nn.Conv2d`` over the whole map) or "auto" ("valid_cells" on a CPU from
-            hidden_size 128 up, else "dense"); all give the same result up to float summation order.
+        tan_implementation (str, default "auto"): how the TAN convolutions run: "winograd" (Winograd's minimal
+            filtering at the map's valid cells, kernels up to 7, computed in float32 even under autocast),
+            "valid_cells" (a direct convolution at the valid cells only), "dense" (``nn.Conv2d`` over the whole map)
+            or "auto" (on a CPU from hidden_size 128 up "winograd", or "valid_cells" for larger kernels; else
+            "dense"). All compute the same convolution; "winograd" rounds about thirty times more in float32 (8e-6 of
+            the largest output at hidden 128), the others differ in summation order only.
         learnable_candidate_fusion_weights (bool, default False): train w_1..w_Q of Eq. 14 instead of keeping them
             fixed.
         proposal_suppression_iou (float, default 1.0): during training, a cell overlapping an already chosen proposal
@@ -468,6 +471,8 @@ class DMRJRGConfig(PretrainedConfig):
         self._check_candidates()
 
     def _check_choices(self) -> None:
+        from .modules.winograd_convolution import WINOGRAD_MAX_KERNEL_SIZE  # the modules import this one
+
         if self.temporal_sync_directions not in TEMPORAL_SYNC_DIRECTIONS:
             raise ConfigError(
                 f"temporal_sync_directions must be one of {TEMPORAL_SYNC_DIRECTIONS}, "
@@ -476,6 +481,11 @@ class DMRJRGConfig(PretrainedConfig):
         if self.tan_implementation not in TAN_IMPLEMENTATIONS:
             raise ConfigError(
                 f"tan_implementation must be one of {TAN_IMPLEMENTATIONS}, got {self.tan_implementation!r}"
+            )
+        if self.tan_implementation == "winograd" and self.tan_kernel_size > WINOGRAD_MAX_KERNEL_SIZE:
+            raise ConfigError(
+                f"tan_implementation='winograd' takes kernels up to {WINOGRAD_MAX_KERNEL_SIZE}, got tan_kernel_size "
+                f"{self.tan_kernel_size}: use 'valid_cells'"
             )
         if self.triplet_negatives not in TRIPLET_NEGATIVES:
             raise ConfigError(f"triplet_negatives must be one of {TRIPLET_NEGATIVES}, got {self.triplet_negatives!r}")

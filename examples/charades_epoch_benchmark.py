@@ -25,6 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from dmr_jrg_hf import DMRJRGConfig, build_model_and_processor
 from dmr_jrg_hf.bench.hardware import matmul_flops
+from dmr_jrg_hf.configuration_dmr_jrg import TAN_IMPLEMENTATIONS
 from dmr_jrg_hf.data.charades import read_charades_split
 
 
@@ -49,13 +50,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--hidden-size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--tan-implementation", default="auto", choices=TAN_IMPLEMENTATIONS)
     parser.add_argument("--full-layout", action="store_true", help="VTC-LD over padded sentences too (reference)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     logging.disable(logging.INFO)
     paragraphs = [list(row.sentences) for row in read_charades_split(args.annotations, "train")]
-    config = DMRJRGConfig.from_preset("charades", hidden_size=args.hidden_size)
+    config = DMRJRGConfig.from_preset(
+        "charades", hidden_size=args.hidden_size, tan_implementation=args.tan_implementation
+    )
     model, processor = build_model_and_processor(config, [{"sentences": p} for p in paragraphs], seed=args.seed)
     config = model.config
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -88,6 +92,7 @@ def main() -> None:
                 "layout": "full" if args.full_layout else "real sentences",
                 "threads": args.threads,
                 "hidden_size": args.hidden_size,
+                "tan_implementation": model.local_branch.temporal_adjacent_network.implementation,
                 "timed_steps": args.steps,
                 "sentences_per_batch": [int(b["sentence_mask"].sum()) for b in batches[1:]],
                 "slots_per_batch": [int(b["sentence_mask"].numel()) for b in batches[1:]],

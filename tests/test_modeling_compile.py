@@ -14,7 +14,7 @@ TESTER = DMRJRGModelTester()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("tan_implementation", ["valid_cells", "dense"])
+@pytest.mark.parametrize("tan_implementation", ["winograd", "valid_cells", "dense"])
 def test_the_training_step_compiles_without_graph_breaks(tan_implementation):
     config, inputs = TESTER.prepare_config_and_inputs(tan_implementation=tan_implementation)
     inputs["sentence_index"] = real_sentence_index(inputs["sentence_mask"])  # on the host, as the collator does

@@ -31,14 +31,15 @@ def _assert_same(reference, candidate, case: str) -> None:
         torch.testing.assert_close(grad, ref_grads[name], atol=1e-5, rtol=1e-4, msg=f"{case}: gradient of {name}")
 
 
+@pytest.mark.parametrize("implementation", ["valid_cells", "winograd"])
 @pytest.mark.parametrize("grid", [{}, {"num_clips": 16, "map_scale_layers": [4, 2, 2]}], ids=["dense", "sparse"])
-def test_valid_cell_tan_matches_dense_tan_in_the_full_model(grid):
-    config, inputs = TESTER.prepare_config_and_inputs(tan_implementation="valid_cells", **grid)
+def test_packed_tan_matches_dense_tan_in_the_full_model(grid, implementation):
+    config, inputs = TESTER.prepare_config_and_inputs(tan_implementation=implementation, **grid)
     torch.manual_seed(0)
     fast = DMRJRGModel(config)
     reference = DMRJRGModel(config.with_overrides(tan_implementation="dense"))
     reference.load_state_dict(fast.state_dict())
-    _assert_same(_run(reference, inputs), _run(fast, inputs), f"tan_implementation, grid {grid}")
+    _assert_same(_run(reference, inputs), _run(fast, inputs), f"tan_implementation={implementation}, grid {grid}")
 
 
 def _use_the_full_layout(model: DMRJRGModel, monkeypatch) -> None:
@@ -97,7 +98,7 @@ def test_grounding_similarity_matches_grounding_each_pair():
                 torch.testing.assert_close(similarity[p, v], expected, msg=f"paragraph {p}, video {v}")
 
 
-@pytest.mark.parametrize("tan_implementation", ["valid_cells", "dense"])
+@pytest.mark.parametrize("tan_implementation", ["winograd", "valid_cells", "dense"])
 def test_activation_checkpointing_recomputes_the_tan_and_changes_nothing(tan_implementation, monkeypatch):
     config, inputs = TESTER.prepare_config_and_inputs(tan_implementation=tan_implementation)
     torch.manual_seed(0)
@@ -111,8 +112,9 @@ def test_activation_checkpointing_recomputes_the_tan_and_changes_nothing(tan_imp
             for layer in model.local_branch.temporal_adjacent_network.layers:
                 layer.register_forward_pre_hook(lambda *_: calls.append(1))
     else:
-        convolution = tan_module.valid_cell_conv2d
-        monkeypatch.setattr(tan_module, "valid_cell_conv2d", lambda *args: calls.append(1) or convolution(*args))
+        name = {"winograd": "winograd_conv2d", "valid_cells": "valid_cell_conv2d"}[tan_implementation]
+        convolution = getattr(tan_module, name)
+        monkeypatch.setattr(tan_module, name, lambda *args: calls.append(1) or convolution(*args))
     reference = _run(plain, inputs)
     plain_calls = len(calls)
     _assert_same(reference, _run(checkpointed, inputs), f"checkpointing, {tan_implementation}")

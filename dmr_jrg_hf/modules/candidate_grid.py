@@ -16,6 +16,7 @@ from torch import nn
 from ..configuration_dmr_jrg import DMRJRGConfig
 from ..geometry import cell_spans, valid_cell_mask
 from .valid_cell_convolution import valid_cell_pairs
+from .winograd_convolution import WINOGRAD_MAX_KERNEL_SIZE, winograd_tables, winograd_transforms
 
 __all__ = ["masked_conv_weights", "CandidateGrid"]
 
@@ -55,6 +56,11 @@ class CandidateGrid(nn.Module):
         conv_pair_targets, conv_pair_sources (torch.LongTensor of shape (num_pairs,)): the valid-cell convolution's
             (target, source) cell pairs (`valid_cell_pairs`); ``conv_offset_counts`` (tuple of int, a host
             attribute) counts them per kernel offset.
+        winograd_input_transform, winograd_kernel_transform, winograd_output_transform (torch.DoubleTensor):
+            ``B^T``, ``G`` and ``A^T`` of the Winograd TAN convolution (`winograd_transforms`; float64, so a float64
+            model computes it exactly; the convolution casts them to its compute type);
+            winograd_tile_gather, winograd_tile_output_index (torch.LongTensor): its tile tables over the grid
+            (`winograd_tables`). Only for kernels up to `WINOGRAD_MAX_KERNEL_SIZE`.
 
     Example:
         >>> from dmr_jrg_hf import DMRJRGConfig
@@ -86,6 +92,12 @@ class CandidateGrid(nn.Module):
             "conv_pair_targets": pairs["pair_targets"],
             "conv_pair_sources": pairs["pair_sources"],
         }
+        if self.kernel_size <= WINOGRAD_MAX_KERNEL_SIZE:
+            transforms = winograd_transforms(self.kernel_size).items()
+            buffers.update({f"winograd_{name}": matrix for name, matrix in transforms})  # float64: exact
+            buffers.update(
+                {f"winograd_{name}": table for name, table in winograd_tables(mask, self.kernel_size).items()}
+            )
         return buffers, pairs["offset_counts"]
 
     def compute_buffers(self) -> dict[str, torch.Tensor]:

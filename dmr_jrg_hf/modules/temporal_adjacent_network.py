@@ -10,12 +10,36 @@ from torch import nn
 from ..configuration_dmr_jrg import DMRJRGConfig
 from .candidate_grid import CandidateGrid
 from .valid_cell_convolution import valid_cell_conv2d
+from .winograd_convolution import WINOGRAD_MAX_KERNEL_SIZE, winograd_conv2d
 
-__all__ = ["VALID_CELLS_MIN_HIDDEN_SIZE", "TemporalAdjacentNetwork", "MomentScoreHead"]
+__all__ = ["PACKED_MIN_HIDDEN_SIZE", "cpu_tan_implementation", "TemporalAdjacentNetwork", "MomentScoreHead"]
 
-# `tan_implementation="auto"` uses the valid-cell convolution on a CPU from this width up, where it is the faster of
-# the two (README, "Performance").
-VALID_CELLS_MIN_HIDDEN_SIZE = 128
+# `tan_implementation="auto"` packs the map to its valid cells on a CPU from this width up, where that is faster than
+# `nn.Conv2d` over the whole map (README, "Performance").
+PACKED_MIN_HIDDEN_SIZE = 128
+
+
+def cpu_tan_implementation(config: DMRJRGConfig) -> str:
+    """What ``tan_implementation="auto"`` runs on a CPU: "winograd" from `PACKED_MIN_HIDDEN_SIZE` up for kernels up
+    to `WINOGRAD_MAX_KERNEL_SIZE`, "valid_cells" from that width up for larger kernels, else "dense"."""
+    if config.hidden_size < PACKED_MIN_HIDDEN_SIZE:
+        return "dense"
+    return "winograd" if config.tan_kernel_size <= WINOGRAD_MAX_KERNEL_SIZE else "valid_cells"
+
+
+def _valid_cell_convolution(layer: nn.Conv2d, grid: CandidateGrid, cells: torch.Tensor) -> torch.Tensor:
+    targets, sources, counts = grid.conv_pair_targets, grid.conv_pair_sources, grid.conv_offset_counts
+    return valid_cell_conv2d(cells, layer.weight, layer.bias, targets, sources, counts)
+
+
+def _winograd_convolution(layer: nn.Conv2d, grid: CandidateGrid, cells: torch.Tensor) -> torch.Tensor:
+    transforms = grid.winograd_input_transform, grid.winograd_kernel_transform, grid.winograd_output_transform
+    tables = grid.winograd_tile_gather, grid.winograd_tile_output_index
+    return winograd_conv2d(cells, layer.weight, layer.bias, *transforms, *tables)
+
+
+# the convolutions over a map packed to its valid cells, (num_cells, num_maps, channels)
+PACKED_CONVOLUTIONS = {"valid_cells": _valid_cell_convolution, "winograd": _winograd_convolution}
 
 
 class TemporalAdjacentNetwork(nn.Module):
@@ -25,13 +49,14 @@ class TemporalAdjacentNetwork(nn.Module):
     invalid cells under the kernel at the map's borders and in its sparse regions (`masked_conv_weights`). The weights
     and the valid-cell tables come from the model's `CandidateGrid`, passed to `forward`.
 
-    With ``tan_implementation="valid_cells"`` the convolutions are computed at the valid cells only
-    (`valid_cell_conv2d`): every output at an invalid cell is multiplied by 0 and every input there is 0, so this gives
-    the dense convolution's result with about half the work (K=16) or less (sparse K=32 maps). ``"dense"`` runs
-    ``nn.Conv2d`` over the whole map, which wins for narrow models; ``"auto"`` (default) picks "valid_cells" from
-    `VALID_CELLS_MIN_HIDDEN_SIZE` up on a CPU, and "dense" for maps on an accelerator, where a step is bound by
-    kernel launches rather than FLOPs (the valid-cell convolution dispatches several operators per kernel offset and
-    layer).
+    Every output at an invalid cell is multiplied by 0 and every input there is 0, so the convolutions can run on the
+    map packed to its valid cells: ``tan_implementation="valid_cells"`` sums one matrix product per kernel offset over
+    the valid (target, source) pairs (`valid_cell_conv2d`: about half the dense work at K=16, less on sparse K=32
+    maps); ``"winograd"`` computes 4x4 output blocks by Winograd's minimal filtering (`winograd_conv2d`: another 4x
+    fewer products at kernel 5, float32 rounding about thirty times a direct convolution's; kernels up to
+    `WINOGRAD_MAX_KERNEL_SIZE`). ``"dense"`` runs ``nn.Conv2d`` over the whole map, which wins for narrow models;
+    ``"auto"`` (default) picks `cpu_tan_implementation` on a CPU, and "dense" for maps on an accelerator, where a
+    step is bound by kernel launches rather than FLOPs.
 
     Note:
         2D-TAN weighs by ``1 / count``; this weighs by ``kernel_size**2 / count`` (partial-convolution scaling). The
@@ -48,7 +73,7 @@ class TemporalAdjacentNetwork(nn.Module):
         super().__init__()
         self.implementation = config.tan_implementation
         if self.implementation == "auto":
-            self.implementation = "valid_cells" if config.hidden_size >= VALID_CELLS_MIN_HIDDEN_SIZE else "dense"
+            self.implementation = cpu_tan_implementation(config)
             self.implementation_on_accelerators = "dense"
         else:
             self.implementation_on_accelerators = self.implementation
@@ -60,13 +85,10 @@ class TemporalAdjacentNetwork(nn.Module):
     def _dense_layer(self, layer: nn.Conv2d, grid: CandidateGrid, hidden: torch.Tensor) -> torch.Tensor:
         return torch.relu(layer(hidden)) * grid.conv_cell_weights
 
-    def _valid_cell_layer(
-        self, layer: nn.Conv2d, grid: CandidateGrid, cells: torch.Tensor, cell_weights: torch.Tensor
+    def _packed_layer(
+        self, implementation: str, layer: nn.Conv2d, grid: CandidateGrid, cells: torch.Tensor, weights: torch.Tensor
     ) -> torch.Tensor:
-        convolved = valid_cell_conv2d(
-            cells, layer.weight, layer.bias, grid.conv_pair_targets, grid.conv_pair_sources, grid.conv_offset_counts
-        )
-        return torch.relu(convolved) * cell_weights
+        return torch.relu(PACKED_CONVOLUTIONS[implementation](layer, grid, cells)) * weights
 
     def forward(self, fused_map: torch.Tensor, grid: CandidateGrid) -> torch.Tensor:
         """(num_maps, hidden_size, num_clips, num_clips) -> same shape, zero at invalid cells.
@@ -76,7 +98,7 @@ class TemporalAdjacentNetwork(nn.Module):
 
         Args:
             fused_map (torch.FloatTensor of shape (num_maps, hidden_size, num_clips, num_clips)): ``F~_m`` (Eq. 8).
-            grid (CandidateGrid): the model's grid (valid cells, per-cell weights, valid-cell tables).
+            grid (CandidateGrid): the model's grid (valid cells, per-cell weights, tables of the packed convolutions).
         """
         checkpointing = self.gradient_checkpointing and self.training and torch.is_grad_enabled()
 
@@ -93,7 +115,7 @@ class TemporalAdjacentNetwork(nn.Module):
         cells = fused_map.flatten(2).permute(2, 0, 1)[grid.cell_index]  # (num_cells, num_maps, hidden_size)
         cell_weights = grid.conv_cell_weights.flatten()[grid.cell_index, None, None]  # (num_cells, 1, 1)
         for layer in self.layers:
-            cells = run(functools.partial(self._valid_cell_layer, layer, grid), cells, cell_weights)
+            cells = run(functools.partial(self._packed_layer, implementation, layer, grid), cells, cell_weights)
         dense = cells.new_zeros(num_clips * num_clips, num_maps, hidden_size).index_copy(0, grid.cell_index, cells)
         return dense.permute(1, 2, 0).reshape(num_maps, hidden_size, num_clips, num_clips)  # (num_maps, hidden, K, K)
 

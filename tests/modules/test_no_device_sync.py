@@ -42,7 +42,7 @@ def test_host_map_mask_is_checked_against_the_config_grid_for_a_model_on_a_devic
         check_map_mask(config, model.candidate_grid.valid_mask, ~inputs["map_mask"])
 
 
-@pytest.mark.parametrize("tan_implementation", ["valid_cells", "dense"])
+@pytest.mark.parametrize("tan_implementation", ["winograd", "valid_cells", "dense"])
 def test_encoders_map_and_local_branch_forward_backward_run_on_meta(tan_implementation):
     config, inputs = TESTER.prepare_config_and_inputs(tan_implementation=tan_implementation)
     model = DMRJRGModel(config).to("meta").train()
@@ -57,7 +57,7 @@ def test_encoders_map_and_local_branch_forward_backward_run_on_meta(tan_implemen
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("tan_implementation", ["valid_cells", "dense"])
+@pytest.mark.parametrize("tan_implementation", ["winograd", "valid_cells", "dense"])
 def test_the_whole_training_step_runs_on_meta(tan_implementation):
     config, inputs = TESTER.prepare_config_and_inputs(tan_implementation=tan_implementation)
     inputs["sentence_index"] = real_sentence_index(inputs["sentence_mask"])  # on the host, as the collator does

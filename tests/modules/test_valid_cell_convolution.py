@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.geometry import valid_cell_mask
 from dmr_jrg_hf.modules.candidate_grid import CandidateGrid
-from dmr_jrg_hf.modules.temporal_adjacent_network import VALID_CELLS_MIN_HIDDEN_SIZE, TemporalAdjacentNetwork
+from dmr_jrg_hf.modules.temporal_adjacent_network import PACKED_MIN_HIDDEN_SIZE, TemporalAdjacentNetwork
 from dmr_jrg_hf.modules.valid_cell_convolution import valid_cell_conv2d, valid_cell_pairs
 
 GRIDS = {"dense K=8": (8, [8], 3), "sparse K=16": (16, [4, 2, 2], 5)}
@@ -74,12 +74,13 @@ def test_valid_cell_conv_follows_bf16_autocast_and_returns_input_dtype_gradients
     assert cells.grad.dtype == torch.float32 and conv.weight.grad.dtype == torch.float32
 
 
+@pytest.mark.parametrize("implementation", ["valid_cells", "winograd"])
 @pytest.mark.parametrize("grid", list(GRIDS), ids=str)
-def test_tan_valid_cells_equals_dense_tan(grid):
+def test_packed_tan_equals_dense_tan(grid, implementation):
     num_clips, scale_layers, kernel_size = GRIDS[grid]
     overrides = {"num_clips": num_clips, "map_scale_layers": scale_layers, "tan_kernel_size": kernel_size}
     overrides["tan_padding"] = kernel_size // 2
-    config = DMRJRGConfig.from_preset("tiny", tan_implementation="valid_cells", **overrides)
+    config = DMRJRGConfig.from_preset("tiny", tan_implementation=implementation, **overrides)
     fast, grid = TemporalAdjacentNetwork(config).double(), CandidateGrid(config).double()
     dense = TemporalAdjacentNetwork(config.with_overrides(tan_implementation="dense")).double()
     dense.load_state_dict(fast.state_dict())
@@ -99,21 +100,23 @@ def test_tan_valid_cells_equals_dense_tan(grid):
         torch.testing.assert_close(fast_grad, dense_grad, msg=f"{grid}: TAN gradients")
 
 
-def test_auto_tan_implementation_follows_the_model_width():
-    narrow = DMRJRGConfig.from_preset("tiny", hidden_size=VALID_CELLS_MIN_HIDDEN_SIZE - 2)
-    wide = DMRJRGConfig.from_preset("tiny", hidden_size=VALID_CELLS_MIN_HIDDEN_SIZE)
+def test_auto_tan_implementation_follows_the_model_width_and_kernel():
+    narrow = DMRJRGConfig.from_preset("tiny", hidden_size=PACKED_MIN_HIDDEN_SIZE - 2)
+    wide = DMRJRGConfig.from_preset("tiny", hidden_size=PACKED_MIN_HIDDEN_SIZE)
+    wide_kernel_9 = wide.with_overrides(tan_kernel_size=9, tan_padding=4)
     assert narrow.tan_implementation == wide.tan_implementation == "auto"
     assert TemporalAdjacentNetwork(narrow).implementation == "dense"
-    assert TemporalAdjacentNetwork(wide).implementation == "valid_cells"
+    assert TemporalAdjacentNetwork(wide).implementation == "winograd"
+    assert TemporalAdjacentNetwork(wide_kernel_9).implementation == "valid_cells", "beyond Winograd's kernels"
     assert TemporalAdjacentNetwork(wide).implementation_on_accelerators == "dense", "launch-bound: few operators"
     fixed = DMRJRGConfig.from_preset("tiny", tan_implementation="valid_cells")
     assert TemporalAdjacentNetwork(fixed).implementation_on_accelerators == "valid_cells", "an explicit choice holds"
 
 
 def test_auto_tan_runs_dense_on_an_accelerator(monkeypatch):
-    config = DMRJRGConfig.from_preset("tiny", hidden_size=VALID_CELLS_MIN_HIDDEN_SIZE)
+    config = DMRJRGConfig.from_preset("tiny", hidden_size=PACKED_MIN_HIDDEN_SIZE)
     tan, grid = TemporalAdjacentNetwork(config).to("meta"), CandidateGrid(config).to("meta")
     called = []
     monkeypatch.setattr(tan, "_dense_layer", lambda layer, grid, hidden: called.append(layer) or hidden)
-    tan(torch.zeros(2, VALID_CELLS_MIN_HIDDEN_SIZE, 8, 8, device="meta"), grid)
+    tan(torch.zeros(2, PACKED_MIN_HIDDEN_SIZE, 8, 8, device="meta"), grid)
     assert len(called) == len(tan.layers), "every layer through nn.Conv2d on a non-CPU device"
