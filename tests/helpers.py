@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.geometry import valid_cell_mask
@@ -13,6 +15,7 @@ from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 
 __all__ = [
     "DMRJRGModelTester",
+    "assert_packed_convolution_equals_conv2d",
     "assert_same_weights",
     "folder_snapshot",
     "make_tiny_model",
@@ -160,3 +163,36 @@ def save_tiny_model(folder):
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+def assert_packed_convolution_equals_conv2d(
+    convolve: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+    num_clips: int,
+    scale_layers: list[int],
+    kernel_size: int,
+    case: str,
+) -> None:
+    """``convolve(cells, weight, bias)`` on maps packed to their valid cells equals ``F.conv2d`` read at those cells,
+    with the gradients of cells, weight and bias (float64, random maps that are zero at the invalid cells)."""
+    mask = torch.from_numpy(valid_cell_mask(num_clips, scale_layers))
+    index = mask.flatten().nonzero()[:, 0]  # packed order: row-major
+    generator = torch.Generator().manual_seed(0)
+    maps = torch.randn(3, 6, num_clips, num_clips, generator=generator, dtype=torch.float64) * mask
+    weight = torch.randn(5, 6, kernel_size, kernel_size, generator=generator, dtype=torch.float64)
+    bias = torch.randn(5, generator=generator, dtype=torch.float64)
+    upstream = torch.randn(len(index), 3, 5, generator=generator, dtype=torch.float64)
+
+    dense_inputs = [t.clone().requires_grad_() for t in (maps, weight, bias)]
+    dense = F.conv2d(*dense_inputs, padding=kernel_size // 2).flatten(2)[..., index].permute(2, 0, 1)
+    (dense * upstream).sum().backward()
+
+    packed = maps.flatten(2)[..., index].permute(2, 0, 1).clone().requires_grad_()  # (cells, maps, channels)
+    packed_weight, packed_bias = weight.clone().requires_grad_(), bias.clone().requires_grad_()
+    output = convolve(packed, packed_weight, packed_bias)
+    (output * upstream).sum().backward()
+
+    torch.testing.assert_close(output, dense, msg=f"{case}: outputs")
+    dense_cell_grad = dense_inputs[0].grad.flatten(2)[..., index].permute(2, 0, 1)
+    torch.testing.assert_close(packed.grad, dense_cell_grad, msg=f"{case}: input gradient")
+    torch.testing.assert_close(packed_weight.grad, dense_inputs[1].grad, msg=f"{case}: weight gradient")
+    torch.testing.assert_close(packed_bias.grad, dense_inputs[2].grad, msg=f"{case}: bias gradient")

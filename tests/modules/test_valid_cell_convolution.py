@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+from helpers import assert_packed_convolution_equals_conv2d
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.geometry import valid_cell_mask
@@ -32,31 +32,13 @@ def test_pair_tables_hand_computed():
 @pytest.mark.parametrize("grid", list(GRIDS), ids=str)
 def test_valid_cell_conv_equals_dense_conv_with_gradients(grid):
     num_clips, scale_layers, kernel_size = GRIDS[grid]
-    mask = torch.from_numpy(valid_cell_mask(num_clips, scale_layers))
-    tables = valid_cell_pairs(mask.numpy(), kernel_size)
-    index = tables["cell_index"]
-    generator = torch.Generator().manual_seed(0)
-    maps = torch.randn(3, 6, num_clips, num_clips, generator=generator, dtype=torch.float64) * mask
-    weight = torch.randn(5, 6, kernel_size, kernel_size, generator=generator, dtype=torch.float64)
-    bias = torch.randn(5, generator=generator, dtype=torch.float64)
-    upstream = torch.randn(len(index), 3, 5, generator=generator, dtype=torch.float64)
+    tables = valid_cell_pairs(valid_cell_mask(num_clips, scale_layers), kernel_size)
+    pairs = (tables["pair_targets"], tables["pair_sources"], tables["offset_counts"])
 
-    dense_inputs = [t.clone().requires_grad_() for t in (maps, weight, bias)]
-    dense = F.conv2d(*dense_inputs, padding=kernel_size // 2).flatten(2)[..., index].permute(2, 0, 1)
-    (dense * upstream).sum().backward()
+    def convolve(cells, weight, bias):
+        return valid_cell_conv2d(cells, weight, bias, *pairs)
 
-    packed = maps.flatten(2)[..., index].permute(2, 0, 1).clone().requires_grad_()  # (cells, maps, channels)
-    weight_, bias_ = weight.clone().requires_grad_(), bias.clone().requires_grad_()
-    output = valid_cell_conv2d(
-        packed, weight_, bias_, tables["pair_targets"], tables["pair_sources"], tables["offset_counts"]
-    )
-    (output * upstream).sum().backward()
-
-    torch.testing.assert_close(output, dense, msg=f"{grid}: outputs")
-    dense_cell_grad = dense_inputs[0].grad.flatten(2)[..., index].permute(2, 0, 1)
-    torch.testing.assert_close(packed.grad, dense_cell_grad, msg=f"{grid}: input gradient")
-    torch.testing.assert_close(weight_.grad, dense_inputs[1].grad, msg=f"{grid}: weight gradient")
-    torch.testing.assert_close(bias_.grad, dense_inputs[2].grad, msg=f"{grid}: bias gradient")
+    assert_packed_convolution_equals_conv2d(convolve, num_clips, scale_layers, kernel_size, grid)
 
 
 def test_valid_cell_conv_follows_bf16_autocast_and_returns_input_dtype_gradients():

@@ -3,13 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+from helpers import assert_packed_convolution_equals_conv2d
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.errors import ConfigError
 from dmr_jrg_hf.geometry import valid_cell_mask
 from dmr_jrg_hf.modules.candidate_grid import CandidateGrid
-from dmr_jrg_hf.modules.valid_cell_convolution import valid_cell_pairs
 from dmr_jrg_hf.modules.winograd_convolution import (
     WINOGRAD_MAX_KERNEL_SIZE,
     winograd_conv2d,
@@ -76,29 +75,13 @@ def test_every_valid_cell_is_read_back_from_exactly_one_tile(grid):
 @pytest.mark.parametrize("grid", list(GRIDS))
 def test_winograd_conv_equals_dense_conv_with_gradients(grid):
     num_clips, scale_layers, kernel_size = GRIDS[grid]
-    mask = torch.from_numpy(valid_cell_mask(num_clips, scale_layers))
-    index = valid_cell_pairs(mask.numpy(), kernel_size)["cell_index"]
-    generator = torch.Generator().manual_seed(0)
-    maps = torch.randn(3, 6, num_clips, num_clips, generator=generator, dtype=torch.float64) * mask
-    weight = torch.randn(5, 6, kernel_size, kernel_size, generator=generator, dtype=torch.float64)
-    bias = torch.randn(5, generator=generator, dtype=torch.float64)
-    upstream = torch.randn(len(index), 3, 5, generator=generator, dtype=torch.float64)
+    transforms = winograd_transforms(kernel_size)
+    tables = winograd_tables(valid_cell_mask(num_clips, scale_layers), kernel_size)
 
-    dense_inputs = [t.clone().requires_grad_() for t in (maps, weight, bias)]
-    dense = F.conv2d(*dense_inputs, padding=kernel_size // 2).flatten(2)[..., index].permute(2, 0, 1)
-    (dense * upstream).sum().backward()
+    def convolve(cells, weight, bias):
+        return winograd_conv2d(cells, weight, bias, **transforms, **tables)
 
-    packed = maps.flatten(2)[..., index].permute(2, 0, 1).clone().requires_grad_()  # (cells, maps, channels)
-    weight_, bias_ = weight.clone().requires_grad_(), bias.clone().requires_grad_()
-    tables = winograd_tables(mask.numpy(), kernel_size)
-    output = winograd_conv2d(packed, weight_, bias_, **winograd_transforms(kernel_size), **tables)
-    (output * upstream).sum().backward()
-
-    torch.testing.assert_close(output, dense, msg=f"{grid}: outputs")
-    dense_cell_grad = dense_inputs[0].grad.flatten(2)[..., index].permute(2, 0, 1)
-    torch.testing.assert_close(packed.grad, dense_cell_grad, msg=f"{grid}: input gradient")
-    torch.testing.assert_close(weight_.grad, dense_inputs[1].grad, msg=f"{grid}: weight gradient")
-    torch.testing.assert_close(bias_.grad, dense_inputs[2].grad, msg=f"{grid}: bias gradient")
+    assert_packed_convolution_equals_conv2d(convolve, num_clips, scale_layers, kernel_size, grid)
 
 
 def _float32_case(hidden_size: int = 64):
