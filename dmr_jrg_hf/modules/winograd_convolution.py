@@ -172,9 +172,8 @@ def winograd_conv2d(
         >>> conv = torch.nn.Conv2d(2, 3, 5, padding=2)
         >>> maps = torch.randn(1, 2, 8, 8) * torch.from_numpy(mask)
         >>> packed = maps.flatten(2)[..., index].permute(2, 0, 1)  # (36 cells, 1 map, 2 channels)
-        >>> transforms = {name: t.float() for name, t in winograd_transforms(5).items()}
         >>> tables = winograd_tables(mask, kernel_size=5)
-        >>> out = winograd_conv2d(packed, conv.weight, conv.bias, **transforms, **tables)
+        >>> out = winograd_conv2d(packed, conv.weight, conv.bias, **winograd_transforms(5), **tables)
         >>> dense = conv(maps).flatten(2)[..., index].permute(2, 0, 1)
         >>> bool(torch.allclose(out, dense, atol=1e-5))
         True
