@@ -47,7 +47,7 @@ class TemporalAdjacentNetwork(nn.Module):
 
     As in 2D-TAN's ``MapConv``, each layer is ``relu(conv(x))`` times a per-cell weight that compensates for the
     invalid cells under the kernel at the map's borders and in its sparse regions (`masked_conv_weights`). The weights
-    and the valid-cell tables come from the model's `CandidateGrid`, passed to `forward`.
+    and the tables of the packed convolutions come from the model's `CandidateGrid`, passed to `forward`.
 
     Every output at an invalid cell is multiplied by 0 and every input there is 0, so the convolutions can run on the
     map packed to its valid cells: ``tan_implementation="valid_cells"`` sums one matrix product per kernel offset over
