@@ -23,6 +23,7 @@ __all__ = [
     "SUPERVISION_MODES",
     "TRIPLET_NEGATIVES",
     "TAN_IMPLEMENTATIONS",
+    "RECONSTRUCTOR_LAYOUTS",
 ]
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ TEMPORAL_SYNC_DIRECTIONS = ("both", "forward", "reverse", "none")
 SUPERVISION_MODES = ("weak", "full", "semi")
 TRIPLET_NEGATIVES = ("all", "hardest")
 TAN_IMPLEMENTATIONS = ("auto", "winograd", "valid_cells", "dense")
+RECONSTRUCTOR_LAYOUTS = ("auto", "packed", "padded")
 
 # Presets are deltas over the defaults (the paper's values, §IV-B), one short dict per benchmark.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -272,6 +274,13 @@ class DMRJRGConfig(PretrainedConfig):
             or "auto" (on a CPU from hidden_size 128 up "winograd", or "valid_cells" for larger kernels; else
             "dense"). All compute the same convolution; "winograd" rounds about thirty times more in float32 (8e-6 of
             the largest output at hidden 128), the others differ in summation order only.
+        reconstructor_layout (str, default "auto"): how the masked-word reconstructor runs in training: "packed"
+            (its encoder over the clips inside each proposal, its decoder over the real words, the last decoder
+            layer and the classifier at the masked words only: about a third of the work on Charades-STA; finding
+            those tokens reads the masks' values, a host sync on an accelerator), "padded" (every clip and word
+            position, masked in attention; static shapes) or "auto" (on a CPU, outside ``torch.compile``, from
+            hidden_size 128 up "packed"; else "padded"). Both compute the same losses; in training the packed layout
+            draws dropout for fewer elements, so a seeded run differs.
         learnable_candidate_fusion_weights (bool, default False): train w_1..w_Q of Eq. 14 instead of keeping them
             fixed.
         proposal_suppression_iou (float, default 1.0): during training, a cell overlapping an already chosen proposal
@@ -350,6 +359,7 @@ class DMRJRGConfig(PretrainedConfig):
     learnable_candidate_fusion_weights: bool = False
     proposal_suppression_iou: float = 1.0
     num_reconstructor_layers: int = 2
+    reconstructor_layout: str = "auto"
     word_mask_ratio: float = 1.0 / 3.0
     reconstruction_label_smoothing: float = 0.1
     triplet_margin: float = 0.2
@@ -486,6 +496,10 @@ class DMRJRGConfig(PretrainedConfig):
             raise ConfigError(
                 f"tan_implementation='winograd' takes kernels up to {WINOGRAD_MAX_KERNEL_SIZE}, got tan_kernel_size "
                 f"{self.tan_kernel_size}: use 'valid_cells'"
+            )
+        if self.reconstructor_layout not in RECONSTRUCTOR_LAYOUTS:
+            raise ConfigError(
+                f"reconstructor_layout must be one of {RECONSTRUCTOR_LAYOUTS}, got {self.reconstructor_layout!r}"
             )
         if self.triplet_negatives not in TRIPLET_NEGATIVES:
             raise ConfigError(f"triplet_negatives must be one of {TRIPLET_NEGATIVES}, got {self.triplet_negatives!r}")

@@ -25,7 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from dmr_jrg_hf import DMRJRGConfig, build_model_and_processor
 from dmr_jrg_hf.bench.hardware import matmul_flops
-from dmr_jrg_hf.configuration_dmr_jrg import TAN_IMPLEMENTATIONS
+from dmr_jrg_hf.configuration_dmr_jrg import RECONSTRUCTOR_LAYOUTS, TAN_IMPLEMENTATIONS
 from dmr_jrg_hf.data.charades import read_charades_split
 
 
@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--hidden-size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--tan-implementation", default="auto", choices=TAN_IMPLEMENTATIONS)
+    parser.add_argument("--reconstructor-layout", default="auto", choices=RECONSTRUCTOR_LAYOUTS)
     parser.add_argument("--full-layout", action="store_true", help="VTC-LD over padded sentences too (reference)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -58,7 +59,10 @@ def main() -> None:
     logging.disable(logging.INFO)
     paragraphs = [list(row.sentences) for row in read_charades_split(args.annotations, "train")]
     config = DMRJRGConfig.from_preset(
-        "charades", hidden_size=args.hidden_size, tan_implementation=args.tan_implementation
+        "charades",
+        hidden_size=args.hidden_size,
+        tan_implementation=args.tan_implementation,
+        reconstructor_layout=args.reconstructor_layout,
     )
     model, processor = build_model_and_processor(config, [{"sentences": p} for p in paragraphs], seed=args.seed)
     config = model.config
@@ -93,6 +97,7 @@ def main() -> None:
                 "threads": args.threads,
                 "hidden_size": args.hidden_size,
                 "tan_implementation": model.local_branch.temporal_adjacent_network.implementation,
+                "reconstructor_layout": args.reconstructor_layout,
                 "timed_steps": args.steps,
                 "sentences_per_batch": [int(b["sentence_mask"].sum()) for b in batches[1:]],
                 "slots_per_batch": [int(b["sentence_mask"].numel()) for b in batches[1:]],

@@ -110,6 +110,7 @@ def test_every_ablation_preset_builds(ablation):
         ({"num_top_candidates": 40, "candidate_fusion_weights": [0.025] * 40}, "exceeds the 36 valid cells"),
         ({"temporal_sync_directions": "fw"}, "temporal_sync_directions must be one of"),
         ({"supervision": "strong"}, "supervision must be one of"),
+        ({"reconstructor_layout": "ragged"}, "reconstructor_layout must be one of"),
         ({"num_clips": 0}, "num_clips must be a positive int"),
         ({"hidden_size": 15}, "divisible by num_attention_heads"),
         ({"min_iou": 0.8, "max_iou": 0.5}, "min_iou < max_iou"),

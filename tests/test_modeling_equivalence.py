@@ -62,6 +62,18 @@ def test_training_on_real_sentences_only_matches_the_full_layout(grid, monkeypat
     _assert_same(_run(reference, inputs), _run(packed, inputs), f"real sentences only, grid {grid}")
 
 
+@pytest.mark.parametrize("grid", [{}, {"num_clips": 16, "map_scale_layers": [4, 2, 2]}], ids=["dense", "sparse"])
+def test_packed_reconstructor_matches_the_padded_one_in_the_full_model(grid):
+    config, inputs = TESTER.prepare_config_and_inputs(**grid)
+    inputs["sentence_mask"][2, 1:] = False
+    inputs["word_mask"][2, 1:] = False
+    torch.manual_seed(0)
+    packed = DMRJRGModel(config.with_overrides(reconstructor_layout="packed"))
+    padded = DMRJRGModel(config.with_overrides(reconstructor_layout="padded"))
+    padded.load_state_dict(packed.state_dict())
+    _assert_same(_run(padded, inputs), _run(packed, inputs), f"packed reconstructor, grid {grid}")
+
+
 def test_inference_scores_real_sentences_only_and_matches_the_full_layout():
     config, inputs = TESTER.prepare_config_and_inputs()
     assert not inputs["sentence_mask"].all(), "the tester pads paragraph 1"

@@ -10,9 +10,10 @@ from torch import nn
 from ..configuration_dmr_jrg import DMRJRGConfig
 from .candidate_grid import CandidateGrid
 from .fusion import SentenceMomentFusion
-from .losses import reconstruction_loss, reconstruction_rank_loss
+from .losses import packed_reconstruction_loss, reconstruction_loss, reconstruction_rank_loss
 from .reconstructor import MaskedWordReconstructor
-from .temporal_adjacent_network import MomentScoreHead, TemporalAdjacentNetwork
+from .temporal_adjacent_network import PACKED_MIN_HIDDEN_SIZE, MomentScoreHead, TemporalAdjacentNetwork
+from .transformer_layers import TokenLayout
 
 __all__ = ["real_sentence_index", "top_candidate_cells", "LocalLosses", "LocalConsistencyBranch"]
 
@@ -93,6 +94,7 @@ class LocalConsistencyBranch(nn.Module):
         super().__init__()
         self.label_smoothing = config.reconstruction_label_smoothing
         self.rank_temperature = config.rank_loss_temperature
+        self.reconstructor_layout = config.reconstructor_layout
         self.fusion = SentenceMomentFusion(config)
         self.temporal_adjacent_network = (
             TemporalAdjacentNetwork(config) if config.use_temporal_adjacent_network else None
@@ -183,7 +185,10 @@ class LocalConsistencyBranch(nn.Module):
         clip_index = torch.arange(num_clips, device=clips.device)
         starts, ends = (cells // num_clips)[..., None], (cells % num_clips)[..., None]
         span_masks = (clip_index >= starts) & (clip_index <= ends)  # (num_real, Q, K)
-        proposal_losses = self._reconstruction_losses(
+        reconstruction_losses = (
+            self._packed_reconstruction_losses if self._packs_reconstruction(clips) else self._reconstruction_losses
+        )
+        proposal_losses = reconstruction_losses(
             clips[batch_index],
             span_masks,
             real(masked_word_states),
@@ -227,3 +232,53 @@ class LocalConsistencyBranch(nn.Module):
         targets = word_ids.repeat_interleave(num_spans, 0)  # (pairs, J)
         logits = self.reconstructor.word_logits(states)  # (pairs, J, vocab_size)
         return reconstruction_loss(logits, targets, token_mask, self.label_smoothing)
+
+    def _packs_reconstruction(self, clips: torch.Tensor) -> bool:
+        """Whether `_packed_reconstruction_losses` runs (``config.reconstructor_layout``)."""
+        if self.reconstructor_layout == "auto":
+            wide = clips.shape[-1] >= PACKED_MIN_HIDDEN_SIZE
+            return wide and clips.device.type == "cpu" and not torch.compiler.is_compiling()
+        return self.reconstructor_layout == "packed"
+
+    def _packed_reconstruction_losses(
+        self,
+        clips: torch.Tensor,
+        span_masks: torch.Tensor,
+        masked_word_states: torch.Tensor,
+        word_ids: torch.Tensor,
+        word_mask: torch.Tensor,
+        masked_positions: torch.Tensor,
+    ) -> torch.Tensor:
+        """`_reconstruction_losses` on packed tokens: the same losses, a fraction of the work.
+
+        The encoder runs over the clips inside each span only (a sixth to a third of the video at K=16), the
+        decoder over the real words only, its last layer, the classifier and the loss at the masked words only
+        (`MaskedWordReconstructor.forward_packed`). Finding those tokens reads the masks' values, which costs nothing
+        on a CPU but would wait for an accelerator and give shapes that change with every batch.
+        """
+        num_real, num_spans, num_clips = span_masks.shape
+        num_words = word_mask.shape[1]
+        pairs = num_real * num_spans
+        clip_layout = TokenLayout.from_mask(span_masks.reshape(pairs, num_clips))
+        pair_words = word_mask.repeat_interleave(num_spans, 0)  # (pairs, J)
+        word_layout = TokenLayout.from_mask(pair_words)
+        pair_masked = (masked_positions & word_mask).repeat_interleave(num_spans, 0)  # (pairs, J)
+        masked_slots = pair_masked.flatten().nonzero()[:, 0]
+        query_rows = (pair_words.flatten().cumsum(0) - 1).index_select(0, masked_slots)  # among the word tokens
+
+        def source_rows(slots: torch.Tensor, length: int) -> torch.Tensor:  # pair slot -> row of its sentence's input
+            return slots // (num_spans * length) * length + slots % length
+
+        states = self.reconstructor.forward_packed(
+            clips,
+            source_rows(clip_layout.slots, num_clips),
+            clip_layout,
+            masked_word_states,
+            source_rows(word_layout.slots, num_words),
+            word_layout,
+            query_rows,
+        )  # (num_masked, hidden)
+        targets = word_ids.flatten().index_select(0, source_rows(masked_slots, num_words))
+        logits = self.reconstructor.word_logits(states)  # (num_masked, vocab_size)
+        token_pairs = masked_slots // num_words
+        return packed_reconstruction_loss(logits, targets, token_pairs, pair_masked.sum(-1), self.label_smoothing)

@@ -10,6 +10,7 @@ __all__ = [
     "triplet_ranking_loss",
     "cross_modal_retrieval_loss",
     "reconstruction_loss",
+    "packed_reconstruction_loss",
     "reconstruction_rewards",
     "reconstruction_rank_loss",
     "score_distillation_loss",
@@ -118,6 +119,30 @@ def reconstruction_loss(
     ).view_as(targets)  # (num_pairs, num_words)
     weights = token_mask.to(token_loss.dtype)
     return (token_loss * weights).sum(-1) / weights.sum(-1).clamp(min=1)
+
+
+def packed_reconstruction_loss(
+    token_logits: torch.Tensor,
+    targets: torch.Tensor,
+    token_pairs: torch.Tensor,
+    pair_token_counts: torch.Tensor,
+    label_smoothing: float,
+) -> torch.Tensor:
+    """`reconstruction_loss` from the masked positions only: the same per-pair means.
+
+    Args:
+        token_logits (torch.FloatTensor of shape (num_tokens, vocab_size)): predictions at the masked positions.
+        targets (torch.LongTensor of shape (num_tokens,)): their original word ids.
+        token_pairs (torch.LongTensor of shape (num_tokens,)): the (sentence, proposal) pair of each token.
+        pair_token_counts (torch.LongTensor of shape (num_pairs,)): masked positions per pair.
+        label_smoothing (float): label smoothing of the negative log-likelihood.
+
+    Returns:
+        torch.FloatTensor of shape (num_pairs,): the mean token loss of each pair (0 for a pair without tokens).
+    """
+    token_loss = F.cross_entropy(token_logits, targets, reduction="none", label_smoothing=label_smoothing)
+    sums = token_loss.new_zeros(pair_token_counts.shape).index_add(0, token_pairs, token_loss)
+    return sums / pair_token_counts.clamp(min=1).to(token_loss.dtype)
 
 
 def reconstruction_rewards(per_proposal_loss: torch.Tensor) -> torch.Tensor:

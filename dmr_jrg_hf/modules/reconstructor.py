@@ -7,7 +7,7 @@ from torch import nn
 
 from ..configuration_dmr_jrg import DMRJRGConfig
 from .class_token_encoder import sinusoidal_positions
-from .transformer_layers import build_transformer_decoder, build_transformer_encoder
+from .transformer_layers import TokenLayout, build_transformer_decoder, build_transformer_encoder
 
 __all__ = ["MaskedWordReconstructor"]
 
@@ -68,6 +68,44 @@ class MaskedWordReconstructor(nn.Module):
             tgt_key_padding_mask=~word_mask,
             memory_key_padding_mask=~proposal_mask,
         )
+
+    def forward_packed(
+        self,
+        clips: torch.Tensor,
+        clip_rows: torch.Tensor,
+        clip_layout: TokenLayout,
+        masked_word_states: torch.Tensor,
+        word_rows: torch.Tensor,
+        word_layout: TokenLayout,
+        query_rows: torch.Tensor,
+    ) -> torch.Tensor:
+        """`forward` over packed tokens: the clips inside each proposal, the real words, outputs at ``query_rows``.
+
+        The (proposal, sentence) pairs share their inputs: pair tokens are rows of the normalised, position-encoded
+        clips and word states, gathered by ``clip_rows`` and ``word_rows``. The encoder reads the proposal's clips
+        only and the decoder the real words only, which is what `forward`'s masks let through; the outputs at the
+        computed tokens equal `forward`'s.
+
+        Args:
+            clips (torch.FloatTensor of shape (num_videos, num_clips, hidden_size)): projected clip features.
+            clip_rows (torch.LongTensor of shape (num_clip_tokens,)): row of ``clips.flatten(0, 1)`` of each token at
+                ``clip_layout`` (the pairs' proposals over ``num_clips`` positions).
+            masked_word_states (torch.FloatTensor of shape (num_sentences, num_words, hidden_size)): ``ĥ_m``.
+            word_rows (torch.LongTensor of shape (num_word_tokens,)): row of ``masked_word_states.flatten(0, 1)`` of
+                each token at ``word_layout`` (the pairs' real words over ``num_words`` positions).
+            query_rows (torch.LongTensor of shape (num_queries,)): the word tokens whose states are wanted.
+
+        Returns:
+            torch.FloatTensor of shape (num_queries, hidden_size): decoder states ``f_m^q`` at ``query_rows``.
+        """
+        num_clips, hidden_size = clips.shape[1:]
+        clip_positions = sinusoidal_positions(num_clips, hidden_size, clips.device, clips.dtype)
+        clip_tokens = (self.clip_norm(clips) + clip_positions).flatten(0, 1).index_select(0, clip_rows)
+        memory = self.encoder.forward_packed(clip_tokens, clip_layout)
+        num_words = masked_word_states.shape[1]
+        word_positions = sinusoidal_positions(num_words, hidden_size, clips.device, clips.dtype)
+        word_tokens = (self.word_norm(masked_word_states) + word_positions).flatten(0, 1).index_select(0, word_rows)
+        return self.decoder.forward_packed(word_tokens, word_layout, memory, clip_layout, query_rows)
 
     def word_logits(self, decoder_states: torch.Tensor) -> torch.Tensor:
         """Eq. 10 before the softmax: (..., hidden_size) -> (..., vocab_size)."""

@@ -11,6 +11,13 @@ operator is a kernel launch, and the training step is bound by launches, not FLO
 - dropout is ``torch.native_dropout``, one operator forward and one backward (the kernel a GPU runs anyway; on a CPU
   the same Bernoulli draws as ``F.dropout``, so a seeded run gives the same numbers).
 
+The stacks also run on packed tokens (`TokenLayout`, ``forward_packed``): the token-wise work (projections,
+feed-forward blocks, norms) touches only the real tokens of a padded batch, and attention runs in the padded layout,
+where the padding is masked anyway. The decoder's last layer can compute its outputs at a subset of the tokens only
+(the masked words a reconstructor predicts). The outputs at the computed tokens are the padded stacks' (the same
+functions); the dropout draws are fewer and so differ. Finding the tokens reads mask values (``nonzero``), so this
+suits a CPU, where that costs nothing, not a step captured for GPU graphs.
+
 Their parameters, submodule names and initialisation are `torch.nn`'s (``layers.N.self_attn.in_proj_weight``, ...),
 so weights saved with the `torch.nn` modules load unchanged, and the outputs equal theirs to float tolerance
 (tests/modules/test_transformer_layers.py).
@@ -19,6 +26,7 @@ so weights saved with the `torch.nn` modules load unchanged, and the outputs equ
 from __future__ import annotations
 
 import copy
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +36,7 @@ from ..configuration_dmr_jrg import DMRJRGConfig
 
 __all__ = [
     "native_dropout",
+    "TokenLayout",
     "TransformerEncoder",
     "TransformerDecoder",
     "build_transformer_encoder",
@@ -88,6 +97,69 @@ def _attention(
     return attention.out_proj(attended).transpose(0, 1)  # (batch, num_queries, hidden_size), a view
 
 
+class TokenLayout(NamedTuple):
+    """Where the rows of a packed (num_tokens, hidden_size) tensor sit in a padded (batch, length) layout."""
+
+    slots: torch.Tensor  # (num_tokens,) flat positions b * length + t, row-major
+    batch: int
+    length: int
+    attention_mask: torch.Tensor  # (batch, 1, 1, length) bool, True at the tokens: what attending to them may read
+
+    @classmethod
+    def from_mask(cls, token_mask: torch.Tensor) -> TokenLayout:
+        """The tokens of a (batch, length) boolean mask, True at tokens; reads the mask's values (``nonzero``)."""
+        batch, length = token_mask.shape
+        slots = token_mask.flatten().nonzero()[:, 0]
+        return cls(slots, batch, length, token_mask[:, None, None, :])
+
+    def scatter(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(num_tokens, width) -> (batch, length, width), zero at padding."""
+        padded = tokens.new_zeros(self.batch * self.length, tokens.shape[1]).index_copy(0, self.slots, tokens)
+        return padded.view(self.batch, self.length, -1)
+
+    def gather(self, padded: torch.Tensor) -> torch.Tensor:
+        """(batch, length, width) -> (num_tokens, width)."""
+        return padded.reshape(self.batch * self.length, -1).index_select(0, self.slots)
+
+
+def _packed_attention(
+    attention: nn.MultiheadAttention,
+    queries: torch.Tensor,
+    query_layout: TokenLayout,
+    keys: torch.Tensor,
+    key_layout: TokenLayout,
+    training: bool,
+) -> torch.Tensor:
+    """`_attention` over packed tokens: projections at the tokens, attention in the padded layout.
+
+    Args:
+        attention (nn.MultiheadAttention): its weights.
+        queries (torch.FloatTensor of shape (num_queries, hidden_size)): at ``query_layout``.
+        keys (torch.FloatTensor of shape (num_keys, hidden_size)): keys and values at ``key_layout``; ``keys is
+            queries`` projects the three with one matrix product.
+        training (bool): apply the attention dropout.
+
+    Returns:
+        torch.FloatTensor of shape (num_queries, hidden_size).
+    """
+    hidden_size = queries.shape[1]
+    num_heads = attention.num_heads
+    if keys is queries:
+        query, key_value = F.linear(queries, attention.in_proj_weight, attention.in_proj_bias).split(
+            [hidden_size, 2 * hidden_size], dim=1
+        )
+    else:
+        query_weight, key_value_weight = attention.in_proj_weight.split([hidden_size, 2 * hidden_size])
+        query_bias, key_value_bias = attention.in_proj_bias.split([hidden_size, 2 * hidden_size])
+        query = F.linear(queries, query_weight, query_bias)
+        key_value = F.linear(keys, key_value_weight, key_value_bias)
+    query = query_layout.scatter(query).unflatten(-1, (num_heads, -1)).transpose(1, 2)  # (batch, heads, Lq, d)
+    key, value = key_layout.scatter(key_value).unflatten(-1, (2, num_heads, -1)).permute(2, 0, 3, 1, 4)
+    key_mask, dropout = key_layout.attention_mask, attention.dropout if training else 0.0
+    attended = F.scaled_dot_product_attention(query, key, value, attn_mask=key_mask, dropout_p=dropout)
+    return attention.out_proj(query_layout.gather(attended.transpose(1, 2)))
+
+
 class _FeedForwardLayer(nn.Module):
     """The feed-forward block every layer ends with, ``dropout(linear2(dropout(relu(linear1(x)))))``."""
 
@@ -120,6 +192,12 @@ class TransformerEncoderLayer(_FeedForwardLayer):
     def forward(self, hidden: torch.Tensor, attention_bias: torch.Tensor | None = None) -> torch.Tensor:
         """(batch, length, hidden_size) -> same; ``attention_bias`` (batch, 1, 1, length) is -inf at padding."""
         attended = _attention(self.self_attn, hidden, None, attention_bias, self.training)
+        hidden = self.norm1(hidden + native_dropout(attended, self.dropout, self.training))
+        return self.norm2(hidden + self.feed_forward(hidden))
+
+    def forward_packed(self, hidden: torch.Tensor, layout: TokenLayout) -> torch.Tensor:
+        """`forward` over packed tokens: (num_tokens, hidden_size) at ``layout`` -> same."""
+        attended = _packed_attention(self.self_attn, hidden, layout, hidden, layout, self.training)
         hidden = self.norm1(hidden + native_dropout(attended, self.dropout, self.training))
         return self.norm2(hidden + self.feed_forward(hidden))
 
@@ -158,6 +236,35 @@ class TransformerDecoderLayer(_FeedForwardLayer):
         hidden = self.norm2(hidden + native_dropout(attended, self.dropout, self.training))
         return self.norm3(hidden + self.feed_forward(hidden))
 
+    def forward_packed(
+        self,
+        hidden: torch.Tensor,
+        layout: TokenLayout,
+        memory: torch.Tensor,
+        memory_layout: TokenLayout,
+        query_rows: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """`forward` over packed tokens, with outputs at every token or at ``query_rows`` only.
+
+        Args:
+            hidden (torch.FloatTensor of shape (num_tokens, hidden_size)): at ``layout``.
+            memory (torch.FloatTensor of shape (num_memory_tokens, hidden_size)): at ``memory_layout``.
+            query_rows (torch.LongTensor of shape (num_queries,), optional): rows of ``hidden`` to compute outputs
+                for; self-attention still reads every token.
+
+        Returns:
+            torch.FloatTensor of shape (num_tokens or num_queries, hidden_size).
+        """
+        queries, query_layout = hidden, layout
+        if query_rows is not None:
+            queries = hidden.index_select(0, query_rows)
+            query_layout = layout._replace(slots=layout.slots.index_select(0, query_rows))
+        attended = _packed_attention(self.self_attn, queries, query_layout, hidden, layout, self.training)
+        queries = self.norm1(queries + native_dropout(attended, self.dropout, self.training))
+        attended = _packed_attention(self.multihead_attn, queries, query_layout, memory, memory_layout, self.training)
+        queries = self.norm2(queries + native_dropout(attended, self.dropout, self.training))
+        return self.norm3(queries + self.feed_forward(queries))
+
 
 class TransformerEncoder(nn.Module):
     """A stack of `TransformerEncoderLayer` (`nn.TransformerEncoder` without a final norm); like `torch.nn`'s, every
@@ -172,6 +279,12 @@ class TransformerEncoder(nn.Module):
         attention_bias = _attention_mask(src_key_padding_mask, hidden.dtype)
         for layer in self.layers:
             hidden = layer(hidden, attention_bias)
+        return hidden
+
+    def forward_packed(self, hidden: torch.Tensor, layout: TokenLayout) -> torch.Tensor:
+        """`forward` over packed tokens: (num_tokens, hidden_size) at ``layout`` -> same."""
+        for layer in self.layers:
+            hidden = layer.forward_packed(hidden, layout)
         return hidden
 
 
@@ -195,6 +308,23 @@ class TransformerDecoder(nn.Module):
         for layer in self.layers:
             hidden = layer(hidden, memory, attention_bias, memory_bias)
         return hidden
+
+    def forward_packed(
+        self,
+        hidden: torch.Tensor,
+        layout: TokenLayout,
+        memory: torch.Tensor,
+        memory_layout: TokenLayout,
+        query_rows: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """`forward` over packed tokens; with ``query_rows``, the last layer computes those rows' outputs only.
+
+        Args as `TransformerDecoderLayer.forward_packed`'s. Returns (num_tokens or num_queries, hidden_size).
+        """
+        *first_layers, last_layer = self.layers
+        for layer in first_layers:
+            hidden = layer.forward_packed(hidden, layout, memory, memory_layout)
+        return last_layer.forward_packed(hidden, layout, memory, memory_layout, query_rows)
 
 
 def build_transformer_encoder(config: DMRJRGConfig, num_layers: int) -> TransformerEncoder:

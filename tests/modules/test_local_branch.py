@@ -4,7 +4,7 @@ import torch
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.modules.candidate_grid import CandidateGrid
-from dmr_jrg_hf.modules.local_branch import top_candidate_cells
+from dmr_jrg_hf.modules.local_branch import LocalConsistencyBranch, top_candidate_cells
 
 
 def _grid():
@@ -46,3 +46,15 @@ def test_suppression_repeats_the_best_when_moments_run_out():
     _, start, end = _grid()
     cells = top_candidate_cells(torch.randn(1, 1, 8, 8), valid, 3, start, end, suppression_iou=0.5)
     assert cells[0, 0].tolist() == [7, 7, 7]
+
+
+def test_auto_reconstructor_layout_packs_on_a_cpu_from_hidden_128_outside_compile(monkeypatch):
+    config = DMRJRGConfig.from_preset("tiny")
+    auto = LocalConsistencyBranch(config)
+    wide, narrow = torch.zeros(1, 4, 128), torch.zeros(1, 4, 64)  # clips (videos, K, hidden)
+    assert auto._packs_reconstruction(wide) and not auto._packs_reconstruction(narrow)
+    assert not auto._packs_reconstruction(wide.to("meta")), "an accelerator keeps static shapes"
+    assert LocalConsistencyBranch(config.with_overrides(reconstructor_layout="packed"))._packs_reconstruction(narrow)
+    assert not LocalConsistencyBranch(config.with_overrides(reconstructor_layout="padded"))._packs_reconstruction(wide)
+    monkeypatch.setattr(torch.compiler, "is_compiling", lambda: True)
+    assert not auto._packs_reconstruction(wide), "a compiled step keeps static shapes"

@@ -8,6 +8,7 @@ import torch
 from dmr_jrg_hf.modules.losses import (
     info_nce_loss,
     masked_binary_cross_entropy,
+    packed_reconstruction_loss,
     reconstruction_loss,
     reconstruction_rank_loss,
     reconstruction_rewards,
@@ -78,6 +79,21 @@ def test_reconstruction_loss_averages_tokens_per_pair_then_pairs():
     assert torch.allclose(per_pair, expected, atol=1e-6)
     none = reconstruction_loss(logits, targets, torch.zeros_like(token_mask), label_smoothing=0.0)
     assert torch.equal(none, torch.zeros(2)), "a pair without masked words counts 0"
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_packed_reconstruction_loss_equals_the_padded_one(label_smoothing):
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(4, 5, 7, generator=generator)  # (pairs, words, vocab)
+    targets = torch.randint(7, (4, 5), generator=generator)
+    token_mask = torch.rand(4, 5, generator=generator) < 0.4
+    token_mask[2] = False  # a pair without masked words
+    slots = token_mask.flatten().nonzero()[:, 0]
+    packed = packed_reconstruction_loss(
+        logits.flatten(0, 1)[slots], targets.flatten()[slots], slots // 5, token_mask.sum(-1), label_smoothing
+    )
+    torch.testing.assert_close(packed, reconstruction_loss(logits, targets, token_mask, label_smoothing))
+    assert packed[2] == 0
 
 
 def test_info_nce_hand_computed():

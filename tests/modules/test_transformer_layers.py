@@ -6,6 +6,7 @@ from torch import nn
 
 from dmr_jrg_hf.bench.operator_count import OperatorCounter
 from dmr_jrg_hf.modules.transformer_layers import (
+    TokenLayout,
     TransformerDecoder,
     TransformerDecoderLayer,
     TransformerEncoder,
@@ -106,3 +107,39 @@ def test_fewer_operators_than_torch_nn(inputs):
             _run(*modules, inputs, True)[1].sum().backward()
         counts.append(counter.total)
     assert counts[0] < 0.85 * counts[1], counts
+
+
+def _run_packed(encoder, decoder, inputs, training: bool, seed: int = 7):
+    """The stacks over the real tokens; the decoder's outputs at every other real word only."""
+    encoder.train(training), decoder.train(training)
+    clips, words, clip_padding, word_padding = inputs
+    clip_layout, word_layout = TokenLayout.from_mask(~clip_padding), TokenLayout.from_mask(~word_padding)
+    queries = (~word_padding).clone()
+    queries[:, 1::2] = False
+    query_rows = ((~word_padding).flatten().cumsum(0) - 1)[queries.flatten()]
+    torch.manual_seed(seed)
+    memory = encoder.forward_packed(clip_layout.gather(clips), clip_layout)
+    decoded = decoder.forward_packed(word_layout.gather(words), word_layout, memory, clip_layout, query_rows)
+    return memory, decoded, queries
+
+
+def test_packed_tokens_give_the_padded_outputs_and_gradients(inputs):
+    (encoder, decoder), _ = _stacks(dropout=0.1)
+    memory, decoded, queries = _run_packed(encoder, decoder, inputs, False)
+    clip_padding = inputs[2]
+    assert memory.shape == (int((~clip_padding).sum()), WIDTH) and decoded.shape == (int(queries.sum()), WIDTH)
+    reference_memory, reference_decoded = _run(encoder, decoder, inputs, False)
+    torch.testing.assert_close(memory, reference_memory[~clip_padding], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(decoded, reference_decoded[queries], rtol=1e-5, atol=1e-5)
+    parameters = [inputs[0], inputs[1], *encoder.parameters(), *decoder.parameters()]
+    gradients = torch.autograd.grad(decoded.square().sum(), parameters)
+    reference_gradients = torch.autograd.grad(reference_decoded[queries].square().sum(), parameters)
+    for gradient, reference in zip(gradients, reference_gradients, strict=True):
+        torch.testing.assert_close(gradient, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_packed_tokens_apply_dropout_in_training_only(inputs):
+    (encoder, decoder), _ = _stacks(dropout=0.5)
+    runs = [_run_packed(encoder, decoder, inputs, training, seed)[1] for training in (True, False) for seed in (1, 2)]
+    assert not torch.equal(runs[0], runs[1]), "training draws dropout"
+    assert torch.equal(runs[2], runs[3]), "evaluation does not"
