@@ -87,7 +87,7 @@ class MaskedWordReconstructor(nn.Module):
         computed tokens equal `forward`'s.
 
         Args:
-            clips (torch.FloatTensor of shape (num_videos, num_clips, hidden_size)): projected clip features.
+            clips (torch.FloatTensor of shape (num_sentences, num_clips, hidden_size)): each sentence's video clips.
             clip_rows (torch.LongTensor of shape (num_clip_tokens,)): row of ``clips.flatten(0, 1)`` of each token at
                 ``clip_layout`` (the pairs' proposals over ``num_clips`` positions).
             masked_word_states (torch.FloatTensor of shape (num_sentences, num_words, hidden_size)): ``ĥ_m``.
