@@ -6,7 +6,9 @@ their values), every loss of the default recipe, Adam. The first step is a warm-
 timed and the epoch is extrapolated to ``ceil(5338 / 16)`` steps. The FLOPs of the timed steps are counted afterwards
 (``FlopCounterMode``: matrix products and convolutions; the LSTM and element-wise work are not counted) and set
 against the fp32 matmul peak (1024² products, measured in the same run). ``--full-layout`` runs VTC-LD over every
-(paragraph, sentence) slot, padded ones included (the reference the packed path is tested against).
+(paragraph, sentence) slot, padded ones included (the reference the packed path is tested against);
+``--tan-implementation`` and ``--reconstructor-layout`` set the TAN's convolution and the reconstructor's layout (the
+config fields of those names).
 
     python examples/charades_epoch_benchmark.py --annotations ../shared/benchmarks/charades_sta --steps 8
 """

@@ -56,14 +56,19 @@ CHARADES = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "char
 @pytest.mark.skipif(
     not (CHARADES / "charades_sta_train.txt").is_file(), reason="shared Charades-STA annotations absent"
 )
-@pytest.mark.parametrize("layout", [[], ["--full-layout"]], ids=["real sentences", "full layout"])
+@pytest.mark.parametrize(
+    "layout",
+    [[], ["--full-layout"], ["--reconstructor-layout", "packed"]],
+    ids=["real sentences", "full layout", "packed reconstructor"],
+)
 def test_charades_epoch_example(monkeypatch, capsys, layout):
     arguments = ["--annotations", str(CHARADES), "--steps", "1", "--hidden-size", "16", "--threads", "1", *layout]
     monkeypatch.setattr("sys.argv", ["charades_epoch_benchmark.py", *arguments])
     _example("charades_epoch_benchmark").main()
     report = json.loads(capsys.readouterr().out)
     assert report["epoch_steps"] == 334, "5,338 paragraphs in batches of 16"
-    assert report["layout"] == ("full" if layout else "real sentences")
+    assert report["layout"] == ("full" if "--full-layout" in layout else "real sentences")
+    assert report["reconstructor_layout"] == ("packed" if "packed" in layout else "auto")
     assert 0 < report["sentences_per_batch"][0] < report["slots_per_batch"][0], "a padded batch of real paragraphs"
     assert report["gflop_per_step"] > 0 and report["epoch_minutes"] == pytest.approx(
         334 * report["seconds_per_step"] / 60
