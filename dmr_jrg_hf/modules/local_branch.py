@@ -253,9 +253,8 @@ class LocalConsistencyBranch(nn.Module):
 
         The encoder runs over the clips inside each span only (15-19 % of a K=16 video's clips at the start of training
         on Charades-STA), the decoder over the real words only, its last layer, the classifier and the loss at the
-        masked words only
-        (`MaskedWordReconstructor.forward_packed`). Finding those tokens reads the masks' values, which costs nothing
-        on a CPU but would wait for an accelerator and give shapes that change with every batch.
+        masked words only (`MaskedWordReconstructor.forward_packed`). Finding those tokens reads the masks' values,
+        which costs nothing on a CPU but would wait for an accelerator and give shapes that change with every batch.
         """
         num_real, num_spans, num_clips = span_masks.shape
         num_words = word_mask.shape[1]
