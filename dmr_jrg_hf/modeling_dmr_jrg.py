@@ -209,17 +209,27 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
 
     # Encoders --------------------------------------------------------------------------------------------------
 
-    def _encode_words(self, word_ids: torch.Tensor, word_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _encode_words(
+        self, word_ids: torch.Tensor, word_mask: torch.Tensor, sentence_index: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(batch, M, J) ids -> word states (batch, M, J, hidden_size), sentence features (batch, M, hidden_size).
 
         The ids are words of the frozen vectors ("bilstm") or the transformer's subword ids
-        (`TransformerSentenceEncoder`).
+        (`TransformerSentenceEncoder`). With ``sentence_index`` (`real_sentence_index`), only the real sentences are
+        encoded (a batch of real paragraphs pads to its longest one, so most slots are padding) and both outputs are
+        zero at the padded ones, which every consumer masks out; without it every (b, m) slot is encoded.
         """
         batch, num_sentences, num_words = word_ids.shape
-        inputs = word_ids.flatten(0, 1)  # (batch*M, J)
+        inputs, mask = word_ids.flatten(0, 1), word_mask.flatten(0, 1)  # (batch*M, J)
+        if sentence_index is not None:
+            inputs, mask = inputs.index_select(0, sentence_index), mask.index_select(0, sentence_index)
         if self.word_vectors is not None:
-            inputs = F.embedding(inputs, self.word_vectors)  # (batch*M, J, word_embedding_dim)
-        states, features = self.sentence_encoder(inputs, word_mask.flatten(0, 1))
+            inputs = F.embedding(inputs, self.word_vectors)  # (sentences, J, word_embedding_dim)
+        states, features = self.sentence_encoder(inputs, mask)
+        if sentence_index is not None:
+            slots = batch * num_sentences
+            states = states.new_zeros(slots, *states.shape[1:]).index_copy(0, sentence_index, states)
+            features = features.new_zeros(slots, features.shape[1]).index_copy(0, sentence_index, features)
         states = states.reshape(batch, num_sentences, num_words, -1)  # (batch, M, J, hidden_size)
         return states, features.reshape(batch, num_sentences, -1)  # (batch, M, hidden_size)
 
@@ -263,11 +273,11 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
     def _score_maps(self, word_ids, word_mask, clips, sentence_index):
         """Shared path of forward/ground: sentence features ``h_m``, the map ``F``, VTC-LD -> (h_m, F-_m, logits).
 
-        Only the real sentences (``sentence_index``) are scored: padded ones are masked out of every score and loss,
-        and a batch of real paragraphs pads to its longest one, so this skips the TAN's work on the padding. ``F-_m``
-        and the logits are 0 at padded sentences.
+        Only the real sentences (``sentence_index``) are encoded and scored: padded ones are masked out of every score
+        and loss, and a batch of real paragraphs pads to its longest one, so this skips the sentence encoder's and the
+        TAN's work on the padding. ``h_m``, ``F-_m`` and the logits are 0 at padded sentences.
         """
-        _, sentence_features = self._encode_words(word_ids, word_mask)
+        _, sentence_features = self._encode_words(word_ids, word_mask, sentence_index)
         video_map = self.temporal_map(clips, self.candidate_grid)  # (batch, hidden_size, K, K), once per video
         feature_maps, logits = self.local_branch(sentence_features, video_map, self.candidate_grid, sentence_index)
         return sentence_features, feature_maps, logits
@@ -327,7 +337,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         grid = self.candidate_grid
         check_map_mask(self.config, grid.valid_mask, map_mask)
         num_paragraphs, num_videos = word_ids.shape[0], clip_features.shape[0]
-        _, sentence_features = self._encode_words(word_ids, word_mask)
+        _, sentence_features = self._encode_words(word_ids, word_mask, real_sentence_index(sentence_mask))
         clips = self.temporal_map.project_clips(clip_features)  # (num_videos, K, hidden)
         video_map = self.temporal_map(clips, grid)  # (num_videos, hidden, K, K)
         pair_sentences = sentence_features.repeat_interleave(num_videos, 0)  # (P*N, M, hidden)
@@ -404,7 +414,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             output.retrieval_similarity = output.paragraph_embeddings @ output.video_embeddings.t()
         if not (self.training if return_loss is None else return_loss):
             return output if return_dict else output.to_tuple()
-        masked_states, _ = self._encode_words(masked_word_ids, word_mask)  # ``ĥ_m`` (§III-C-1)
+        masked_states, _ = self._encode_words(masked_word_ids, word_mask, sentence_index)  # ``ĥ_m`` (§III-C-1)
         duplicate_pairs = _duplicate_pairs(video_group_ids, word_ids.shape[0])
         top_cells = self._top_candidates(logits)  # (batch, M, Q)
         output.local_loss, output.reconstruction_loss, output.rank_loss = self._local_losses(

@@ -5,10 +5,10 @@ batches pad to their longest paragraph), random clip features of the preset's wi
 their values), every loss of the default recipe, Adam. The first step is a warm-up; ``--steps`` further steps are
 timed and the epoch is extrapolated to ``ceil(5338 / 16)`` steps. The FLOPs of the timed steps are counted afterwards
 (``FlopCounterMode``: matrix products and convolutions; the LSTM and element-wise work are not counted) and set
-against the fp32 matmul peak (1024² products, measured in the same run). ``--full-layout`` runs VTC-LD over every
-(paragraph, sentence) slot, padded ones included (the reference the packed path is tested against);
-``--tan-implementation`` and ``--reconstructor-layout`` set the TAN's convolution and the reconstructor's layout (the
-config fields of those names).
+against the fp32 matmul peak (1024² products, measured in the same run). ``--full-layout`` runs the sentence encoder
+and VTC-LD over every (paragraph, sentence) slot, padded ones included (the reference the packed path is tested
+against); ``--tan-implementation`` and ``--reconstructor-layout`` set the TAN's convolution and the reconstructor's
+layout (the config fields of those names).
 
     python examples/charades_epoch_benchmark.py --annotations ../shared/benchmarks/charades_sta --steps 8
 """
@@ -75,6 +75,8 @@ def main() -> None:
         branch = model.local_branch
         full = type(branch).forward
         branch.forward = lambda s, v, mask, sentence_index=None: full(branch, s, v, mask)
+        encode_all = type(model)._encode_words
+        model._encode_words = lambda ids, mask, sentence_index=None: encode_all(model, ids, mask)
 
     def step(batch: dict) -> None:
         model(**batch).loss.backward()
