@@ -433,7 +433,9 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
                     output.retrieval_similarity, output.grounding_similarity
                 )
         if self.temporal_sync is not None:
-            output.temporal_loss, output.temporal_head_loss = self._temporal_losses(feature_maps, logits, cell_mask)
+            output.temporal_loss, output.temporal_head_loss = self._temporal_losses(
+                feature_maps, logits, cell_mask, sentence_index
+            )
         if self.clip_alignment is not None:
             output.clip_alignment_loss, output.alignment_pseudo_label_loss = self._alignment_losses(
                 sentence_features, clips, sentence_mask, logits, cell_mask, duplicate_pairs
@@ -501,11 +503,11 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         return self._cross_modal_loss(similarity, logit_scale, self.config.global_nce_weight, duplicate_pairs)
 
     def _temporal_losses(
-        self, feature_maps: torch.Tensor, logits: torch.Tensor, cell_mask: torch.Tensor
+        self, feature_maps: torch.Tensor, logits: torch.Tensor, cell_mask: torch.Tensor, sentence_index: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """BTSE-TD (§III-G): ``L_time = L^f + L^r`` (Eq. 20-22) plus the BTSE heads' own term, and that term alone
-        (`BidirectionalTemporalSync`)."""
-        sync_loss, head_loss = self.temporal_sync(feature_maps, logits, cell_mask, self.candidate_grid)
+        (`BidirectionalTemporalSync`, its channel sums over the real sentences only)."""
+        sync_loss, head_loss = self.temporal_sync(feature_maps, logits, cell_mask, self.candidate_grid, sentence_index)
         return sync_loss + head_loss, head_loss
 
     def _alignment_losses(

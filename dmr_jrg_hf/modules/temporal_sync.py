@@ -53,6 +53,19 @@ def soft_iou_labels(
     return span_iou_labels(flat_start[cells], flat_end[cells], cell_start, cell_end, min_iou, max_iou)
 
 
+def _channel_sums(
+    head: MomentScoreHead, feature_maps: torch.Tensor, sentence_index: torch.Tensor | None
+) -> torch.Tensor:
+    """``head.channel_sum`` of (batch, M, hidden, K, K) maps -> (batch, M, K, K), at ``sentence_index`` only if given
+    (0 elsewhere)."""
+    if sentence_index is None:
+        return head.channel_sum(feature_maps)
+    batch, num_sentences = feature_maps.shape[:2]
+    sums = head.channel_sum(feature_maps.flatten(0, 1).index_select(0, sentence_index))  # (num_real, K, K)
+    dense = sums.new_zeros(batch * num_sentences, *sums.shape[1:]).index_copy(0, sentence_index, sums)
+    return dense.view(batch, num_sentences, *sums.shape[1:])
+
+
 class BidirectionalTemporalSync(nn.Module):
     """BTSE-TD (§III-G): forward (Eq. 18) and reverse (Eq. 19) recurrences with independent prediction layers.
 
@@ -86,7 +99,11 @@ class BidirectionalTemporalSync(nn.Module):
             self.requires_grad_(False)  # the heads get no gradient (frozen, so DDP does not wait for their gradients)
 
     def recurrence(
-        self, feature_maps: torch.Tensor, cell_mask: torch.Tensor, direction: str
+        self,
+        feature_maps: torch.Tensor,
+        cell_mask: torch.Tensor,
+        direction: str,
+        sentence_index: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Run one direction of Eq. 18/19 (a loop over the sentences, the only loop of the model).
 
@@ -102,6 +119,10 @@ class BidirectionalTemporalSync(nn.Module):
             cell_mask (torch.BoolTensor of shape (batch, num_sentences, num_clips, num_clips)): valid cells of real
                 sentences.
             direction (str): ``"forward"`` or ``"reverse"``.
+            sentence_index (torch.LongTensor of shape (num_real,), optional): flat positions ``b * M + m`` of the real
+                sentences (`local_branch.real_sentence_index`). Given, the channel sums are computed for those
+                sentences only and are 0 at the others (whose cells ``cell_mask`` excludes anyway): a batch of real
+                paragraphs is mostly padded sentences.
 
         Returns:
             tuple of (batch, num_sentences, num_clips, num_clips) tensors: logits, probabilities ``P^d_m`` (0 outside
@@ -110,7 +131,7 @@ class BidirectionalTemporalSync(nn.Module):
         head = self.forward_head if direction == "forward" else self.reverse_head
         num_sentences = feature_maps.shape[1]
         order = range(num_sentences) if direction == "forward" else range(num_sentences - 1, -1, -1)
-        channel_sums = head.channel_sum(feature_maps)  # (batch, M, K, K)
+        channel_sums = _channel_sums(head, feature_maps, sentence_index)  # (batch, M, K, K)
         bias = head.projection.bias
         with torch.no_grad():
             sentence_sums, sentence_masks = channel_sums.detach().unbind(1), cell_mask.unbind(1)
@@ -129,6 +150,7 @@ class BidirectionalTemporalSync(nn.Module):
         main_logits: torch.Tensor,
         cell_mask: torch.Tensor,
         grid: CandidateGrid,
+        sentence_index: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``L_time = L^f + L^r`` (Eq. 22) on the main map, and the heads' own training term (see Note).
 
@@ -138,6 +160,7 @@ class BidirectionalTemporalSync(nn.Module):
             main_logits (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)): logits of ``P_m``.
             cell_mask (torch.BoolTensor of shape (batch, num_sentences, num_clips, num_clips)).
             grid (CandidateGrid): the model's grid; its cell spans turn pseudo-label cells into soft labels.
+            sentence_index (torch.LongTensor of shape (num_real,), optional): the real sentences (`recurrence`).
 
         Returns:
             tuple of scalars: the temporal loss ``L_time`` and the heads' loss (0 when paper-literal).
@@ -148,7 +171,7 @@ class BidirectionalTemporalSync(nn.Module):
         head_loss = main_logits.new_zeros(())
         for direction in self.directions:
             with torch.set_grad_enabled(torch.is_grad_enabled() and not self.paper_literal):
-                logits, probs, gates = self.recurrence(features, cell_mask, direction)
+                logits, probs, gates = self.recurrence(features, cell_mask, direction, sentence_index)
             pseudo_cells = probs.detach().masked_fill(~cell_mask, -1.0).flatten(2).argmax(dim=-1)  # (batch, M)
             labels = soft_iou_labels(pseudo_cells, grid.cell_start, grid.cell_end, self.min_iou, self.max_iou)
             temporal_loss = temporal_loss + masked_binary_cross_entropy(main_logits, labels, cell_mask)

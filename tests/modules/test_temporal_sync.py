@@ -122,3 +122,26 @@ def test_main_map_loss_uses_argmax_pseudo_labels_over_real_sentences_and_valid_c
 def test_only_enabled_directions_build_heads(directions, heads):
     sync = BidirectionalTemporalSync(DMRJRGConfig.from_preset("tiny", temporal_sync_directions=directions))
     assert len(list(sync.children())) == heads
+
+
+def test_channel_sums_over_the_real_sentences_only_give_the_same_losses_and_gradients():
+    _, sync, grid, sentence_mask, cell_mask, _ = _setup()
+    features = torch.randn(2, 4, sync.forward_head.projection.in_channels, NUM_CLIPS, NUM_CLIPS)  # padding not zero
+    main_logits = torch.randn(2, 4, NUM_CLIPS, NUM_CLIPS)
+    sentence_index = sentence_mask.flatten().nonzero()[:, 0]
+    results = []
+    for index in (None, sentence_index):
+        sync.zero_grad(set_to_none=True)
+        logits = main_logits.clone().requires_grad_(True)
+        temporal, head = sync(features, logits, cell_mask, grid, index)
+        (temporal + head).backward()
+        head_grads = [getattr(sync, name).projection.weight.grad for name in ("forward_head", "reverse_head")]
+        results.append((temporal.detach(), head.detach(), logits.grad, *head_grads))
+    for name, full, real in zip(
+        ("L_time", "head loss", "main map grad", "PL^f grad", "PL^r grad"), *results, strict=True
+    ):
+        torch.testing.assert_close(real, full, msg=name)
+    for direction in ("forward", "reverse"):
+        full, real = (sync.recurrence(features, cell_mask, direction, index) for index in (None, sentence_index))
+        torch.testing.assert_close(real[1], full[1], msg=f"{direction} probabilities")
+        torch.testing.assert_close(real[2][cell_mask], full[2][cell_mask], msg=f"{direction} gates at real cells")
