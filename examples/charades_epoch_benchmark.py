@@ -1,14 +1,14 @@
 """Time a realistic Charades-STA training epoch from a sample of its steps.
 
 Real paragraphs of the Charades-STA train split (5,338 paragraphs, 2.3 sentences on average, batch 16: 334 steps;
-batches pad to their longest paragraph), random clip features of the preset's width (the cost does not depend on
-their values), every loss of the default recipe, Adam. The first step is a warm-up; ``--steps`` further steps are
-timed and the epoch is extrapolated to ``ceil(5338 / 16)`` steps. The FLOPs of the timed steps are counted afterwards
-(``FlopCounterMode``: matrix products and convolutions; the LSTM and element-wise work are not counted) and set
-against the fp32 matmul peak (1024² products, measured in the same run). ``--full-layout`` runs the sentence encoder
-and VTC-LD over every (paragraph, sentence) slot, padded ones included (the reference the packed path is tested
-against); ``--tan-implementation`` and ``--reconstructor-layout`` set the TAN's convolution and the reconstructor's
-layout (the config fields of those names).
+batches pad to their longest paragraph), random clip features of the preset's width (the cost does not depend on their
+values), every loss of the default recipe, the trainer's Adam (`adam_optimizer`). The first step is a warm-up;
+``--steps`` further steps are timed and the epoch is extrapolated to ``ceil(5338 / 16)`` steps. The FLOPs of the timed
+steps are counted afterwards (``FlopCounterMode``: matrix products and convolutions; the LSTM and element-wise work are
+not counted) and set against the fp32 matmul peak (1024² products, measured in the same run). ``--full-layout`` runs
+the sentence encoder and VTC-LD over every (paragraph, sentence) slot, padded ones included (the reference the packed
+path is tested against); ``--tan-implementation`` and ``--reconstructor-layout`` set the TAN's convolution and the
+reconstructor's layout (the config fields of those names).
 
     python examples/charades_epoch_benchmark.py --annotations ../shared/benchmarks/charades_sta --steps 8
 """
@@ -29,6 +29,7 @@ from dmr_jrg_hf import DMRJRGConfig, build_model_and_processor
 from dmr_jrg_hf.bench.hardware import matmul_flops
 from dmr_jrg_hf.configuration_dmr_jrg import RECONSTRUCTOR_LAYOUTS, TAN_IMPLEMENTATIONS
 from dmr_jrg_hf.data.charades import read_charades_split
+from dmr_jrg_hf.training import adam_optimizer
 
 
 def _batches(paragraphs, processor, config, num_batches: int, batch_size: int, seed: int) -> list[dict]:
@@ -68,7 +69,7 @@ def main() -> None:
     )
     model, processor = build_model_and_processor(config, [{"sentences": p} for p in paragraphs], seed=args.seed)
     config = model.config
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    optimizer = adam_optimizer(list(model.parameters()), 1e-4, torch.device("cpu"))  # the trainer's
     batches = _batches(paragraphs, processor, config, args.steps + 1, args.batch_size, args.seed)
     if args.full_layout:
         batches = [{k: v for k, v in batch.items() if k != "sentence_index"} for batch in batches]

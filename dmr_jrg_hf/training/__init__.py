@@ -3,7 +3,7 @@
 from .arguments import MIXED_PRECISION_CHOICES, TrainingArguments
 from .evaluation import DEFAULT_PROTOCOLS, EvaluationSet, evaluate_baselines, evaluate_model
 from .schedules import step_decay_schedule
-from .trainer import DMRJRGTrainer, TrainOutput, select_supervised_paragraphs
+from .trainer import DMRJRGTrainer, TrainOutput, adam_optimizer, select_supervised_paragraphs
 
 __all__ = [
     "DEFAULT_PROTOCOLS",
@@ -12,6 +12,7 @@ __all__ = [
     "EvaluationSet",
     "TrainOutput",
     "TrainingArguments",
+    "adam_optimizer",
     "evaluate_baselines",
     "evaluate_model",
     "select_supervised_paragraphs",

@@ -45,7 +45,7 @@ from .evaluation import evaluate_model
 from .run_folder import check_split_features, prepare_output_dir
 from .schedules import step_decay_schedule
 
-__all__ = ["DMRJRGTrainer", "TrainOutput", "select_supervised_paragraphs"]
+__all__ = ["DMRJRGTrainer", "TrainOutput", "adam_optimizer", "select_supervised_paragraphs"]
 
 logger = get_logger(__name__)
 
@@ -57,6 +57,22 @@ LOSS_FIELDS = tuple(field.name for field in fields(DMRJRGModelOutput) if field.n
 # graph) when it inlines chains of pointwise operators into the fused C++ kernels that read them. Realising every
 # intermediate buffer (or not fusing at all) gives eager mode's gradients; tests/training/test_trainer.py checks them.
 CPU_INDUCTOR_OPTIONS = {"realize_opcount_threshold": 1}
+
+# Devices with torch's fused Adam kernel (`adam_optimizer`).
+FUSED_ADAM_DEVICES = ("cpu", "cuda")
+
+
+def adam_optimizer(
+    parameters: Sequence[torch.nn.Parameter], learning_rate: float, device: torch.device
+) -> torch.optim.Adam:
+    """The paper's Adam (§IV-B), as torch's fused kernel where ``device`` has one (`FUSED_ADAM_DEVICES`).
+
+    The fused kernel updates every parameter in one operator instead of a dozen per parameter: on a 2-core CPU the
+    step of the hidden-128 Charades-STA model (156 tensors, 6.3M values) takes 9 ms instead of 36; on a GPU it is one
+    launch instead of hundreds. It computes the same update, rounded differently in the last bit (the test holds it to
+    the per-parameter loop within float tolerance), so a seeded run differs from one with the loop.
+    """
+    return torch.optim.Adam(parameters, lr=learning_rate, fused=device.type in FUSED_ADAM_DEVICES)
 
 
 @dataclass
@@ -179,7 +195,7 @@ class DMRJRGTrainer:
             generator=torch.Generator().manual_seed(self.args.seed),
         )
         trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
-        optimizer = torch.optim.Adam(trainable, lr=self.config.learning_rate)
+        optimizer = adam_optimizer(trainable, self.config.learning_rate, self.accelerator.device)
         model, optimizer, loader = self.accelerator.prepare(self.model, optimizer, loader)
         if self.args.torch_compile:  # shares the parameters: saving and evaluation use self.model
             cpu = self.accelerator.device.type == "cpu"

@@ -14,7 +14,7 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 from dmr_jrg_hf.errors import ConfigError, DataFormatError
 from dmr_jrg_hf.modeling_dmr_jrg import DMRJRGModel
 from dmr_jrg_hf.processing_dmr_jrg import DMRJRGProcessor
-from dmr_jrg_hf.training import DMRJRGTrainer, select_supervised_paragraphs
+from dmr_jrg_hf.training import DMRJRGTrainer, adam_optimizer, select_supervised_paragraphs
 
 
 @pytest.mark.parametrize(
@@ -170,6 +170,29 @@ def test_torch_compile_is_off_by_default(tmp_path, small_benchmark, build_model)
     ]
     assert not isinstance(trained[0], torch._dynamo.eval_frame.OptimizedModule), "eager unless asked"
     assert isinstance(trained[1], torch._dynamo.eval_frame.OptimizedModule) and trained[1]._orig_mod is model
+
+
+def test_the_optimizer_is_fused_adam_and_matches_the_per_parameter_loop(tmp_path, small_benchmark, build_model):
+    model, processor = build_model()
+    rows = small_benchmark.paragraphs["train"]
+    optimizer = DMRJRGTrainer(model, processor, training_arguments(tmp_path), rows, {})._build()[1]
+    assert optimizer.optimizer.defaults["fused"], "the fused kernel on a CPU"
+    assert not adam_optimizer([torch.nn.Parameter(torch.zeros(1))], 1e-3, torch.device("meta")).defaults["fused"]
+    torch.manual_seed(0)
+    initial = [torch.randn(64, 9), torch.randn(5), torch.randn(3, 4, 2)]
+    trained = []
+    for fused in (True, False):
+        parameters = [torch.nn.Parameter(tensor.clone()) for tensor in initial]
+        adam = torch.optim.Adam(parameters, lr=1e-2, fused=fused)
+        gradients = torch.Generator().manual_seed(1)
+        for _ in range(30):
+            for parameter in parameters:
+                parameter.grad = torch.randn(parameter.shape, generator=gradients)
+            adam.step()
+        trained.append(parameters)
+    for index, (fused, loop) in enumerate(zip(*trained, strict=True)):
+        assert not torch.equal(fused, initial[index]), "the steps moved the weights"
+        torch.testing.assert_close(fused, loop, msg=f"parameter {index}: fused Adam against the loop")
 
 
 @pytest.mark.slow
