@@ -103,3 +103,17 @@ class CandidateGrid(nn.Module):
     def compute_buffers(self) -> dict[str, torch.Tensor]:
         """Every buffer of the grid, built from the config's values (see the class docstring)."""
         return self._build()[0]
+
+    def pack_cells(self, maps: torch.Tensor) -> torch.Tensor:
+        """(num_maps, channels, K, K) maps -> their valid cells, (num_cells, num_maps, channels), in ``cell_index``
+        order: the packed layout of the valid-cell and Winograd TANs."""
+        return maps.flatten(2).permute(2, 0, 1).index_select(0, self.cell_index)
+
+    def unpack_cells(self, cells: torch.Tensor) -> torch.Tensor:
+        """`pack_cells` reversed: (num_cells, num_maps, channels) -> (num_maps, channels, K, K), zero at the invalid
+        cells."""
+        num_maps, channels = cells.shape[1:]
+        dense = cells.new_zeros(self.num_clips * self.num_clips, num_maps, channels).index_copy(
+            0, self.cell_index, cells
+        )
+        return dense.permute(1, 2, 0).reshape(num_maps, channels, self.num_clips, self.num_clips)

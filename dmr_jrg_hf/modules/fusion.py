@@ -48,3 +48,33 @@ class SentenceMomentFusion(nn.Module):
         moments = moments[:, None]  # (batch, 1, hidden, K, K)
         sentences = self.sentence_projection(sentence_features)[..., None, None]  # (batch, M, hidden, 1, 1)
         return F.normalize(moments * sentences, dim=2) * valid_mask
+
+    def fuse_cells(
+        self,
+        sentence_features: torch.Tensor,
+        video_map: torch.Tensor,
+        cell_index: torch.Tensor,
+        video_index: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """`forward` at the valid cells only, in the packed layout of the valid-cell and Winograd TANs.
+
+        The projection ``W_v`` (a 1x1 convolution) is a matrix product over the channels of each video's valid cells;
+        the Hadamard product with ``W_s h_m`` and the L2 norm run over the valid cells of every sentence only (136 of
+        a K=16 map's 256) and over contiguous channels. Equal to `forward` at those cells, to float summation order.
+
+        Args:
+            sentence_features, video_map, video_index: as `forward`'s.
+            cell_index (torch.LongTensor of shape (num_cells,)): flat index ``i * K + j`` of the valid cells
+                (`CandidateGrid.cell_index`).
+
+        Returns:
+            torch.FloatTensor of shape (num_cells, batch * num_sentences, hidden_size): sentence-major maps.
+        """
+        cells = video_map.flatten(2).index_select(2, cell_index).transpose(1, 2)  # (num_videos, num_cells, hidden)
+        weight = self.moment_projection.weight.flatten(1)  # (hidden, hidden): the 1x1 convolution
+        moments = F.linear(cells, weight, self.moment_projection.bias)  # (num_videos, num_cells, hidden)
+        if video_index is not None:
+            moments = moments.index_select(0, video_index)  # (batch, num_cells, hidden)
+        sentences = self.sentence_projection(sentence_features)  # (batch, M, hidden)
+        fused = F.normalize(moments[:, None] * sentences[:, :, None], dim=-1)  # (batch, M, num_cells, hidden)
+        return fused.flatten(0, 1).transpose(0, 1)  # (num_cells, batch * M, hidden)

@@ -141,12 +141,22 @@ class LocalConsistencyBranch(nn.Module):
         grid: CandidateGrid,
         video_index: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Fusion (Eq. 8), TAN and prediction layer over a (rows, sentences) layout: ``F-_m`` and the logits."""
-        fused = self.fusion(sentence_features, video_map, grid.valid_mask, video_index)  # (rows, M, hidden, K, K)
-        if self.temporal_adjacent_network is not None:
-            rows, num_sentences = fused.shape[:2]
-            flat = self.temporal_adjacent_network(fused.flatten(0, 1), grid)  # (rows*M, hidden, K, K)
-            fused = flat.reshape(rows, num_sentences, *flat.shape[1:])  # (rows, M, hidden, K, K)
+        """Fusion (Eq. 8), TAN and prediction layer over a (rows, sentences) layout: ``F-_m`` and the logits.
+
+        When the TAN runs a packed convolution, the fusion computes the valid cells only, in the TAN's packed layout
+        (`SentenceMomentFusion.fuse_cells`), and the maps are unpacked once, after the TAN.
+        """
+        tan = self.temporal_adjacent_network
+        rows, num_sentences = sentence_features.shape[:2]
+        if tan is not None and tan.packed_implementation(video_map.device) is not None:
+            cells = self.fusion.fuse_cells(sentence_features, video_map, grid.cell_index, video_index)
+            flat = grid.unpack_cells(tan.forward_cells(cells, grid))  # (rows*M, hidden, K, K)
+            fused = flat.view(rows, num_sentences, *flat.shape[1:])
+        else:
+            fused = self.fusion(sentence_features, video_map, grid.valid_mask, video_index)  # (rows, M, hidden, K, K)
+            if tan is not None:
+                flat = tan(fused.flatten(0, 1), grid)  # (rows*M, hidden, K, K)
+                fused = flat.reshape(rows, num_sentences, *flat.shape[1:])  # (rows, M, hidden, K, K)
         return fused, self.score_head(fused)
 
     def loss(

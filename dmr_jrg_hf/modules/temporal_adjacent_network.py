@@ -90,6 +90,17 @@ class TemporalAdjacentNetwork(nn.Module):
     ) -> torch.Tensor:
         return torch.relu(PACKED_CONVOLUTIONS[implementation](layer, grid, cells)) * weights
 
+    def packed_implementation(self, device: torch.device) -> str | None:
+        """The packed convolution ("valid_cells" or "winograd") the TAN runs on ``device``, or None for "dense"."""
+        implementation = self.implementation if device.type == "cpu" else self.implementation_on_accelerators
+        return implementation if implementation in PACKED_CONVOLUTIONS else None
+
+    def _run_layer(self, function, *args) -> torch.Tensor:
+        """``function(*args)``, recomputed in the backward pass under activation checkpointing (`forward`)."""
+        if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
+            return self._gradient_checkpointing_func(function, *args)
+        return function(*args)
+
     def forward(self, fused_map: torch.Tensor, grid: CandidateGrid) -> torch.Tensor:
         """(num_maps, hidden_size, num_clips, num_clips) -> same shape, zero at invalid cells.
 
@@ -100,24 +111,31 @@ class TemporalAdjacentNetwork(nn.Module):
             fused_map (torch.FloatTensor of shape (num_maps, hidden_size, num_clips, num_clips)): ``F~_m`` (Eq. 8).
             grid (CandidateGrid): the model's grid (valid cells, per-cell weights, tables of the packed convolutions).
         """
-        checkpointing = self.gradient_checkpointing and self.training and torch.is_grad_enabled()
+        if self.packed_implementation(fused_map.device) is not None:
+            return grid.unpack_cells(self.forward_cells(grid.pack_cells(fused_map), grid))
+        hidden = fused_map
+        for layer in self.layers:
+            hidden = self._run_layer(functools.partial(self._dense_layer, layer, grid), hidden)
+        return hidden
 
-        def run(function, *args):
-            return self._gradient_checkpointing_func(function, *args) if checkpointing else function(*args)
+    def forward_cells(self, cells: torch.Tensor, grid: CandidateGrid) -> torch.Tensor:
+        """`forward` on maps packed to their valid cells (`CandidateGrid.pack_cells`), with the packed convolution
+        `packed_implementation` gives for their device.
 
-        implementation = self.implementation if fused_map.device.type == "cpu" else self.implementation_on_accelerators
-        if implementation == "dense":
-            hidden = fused_map
-            for layer in self.layers:
-                hidden = run(functools.partial(self._dense_layer, layer, grid), hidden)
-            return hidden
-        num_maps, hidden_size, num_clips = fused_map.shape[:3]
-        cells = fused_map.flatten(2).permute(2, 0, 1)[grid.cell_index]  # (num_cells, num_maps, hidden_size)
+        Args:
+            cells (torch.FloatTensor of shape (num_cells, num_maps, hidden_size)): ``F~_m`` at the valid cells.
+
+        Returns:
+            torch.FloatTensor of shape (num_cells, num_maps, hidden_size).
+        """
+        implementation = self.packed_implementation(cells.device)
+        if implementation is None:
+            raise ValueError(f"the TAN runs 'dense' on {cells.device.type}, not on packed cells")
         cell_weights = grid.conv_cell_weights.flatten()[grid.cell_index, None, None]  # (num_cells, 1, 1)
         for layer in self.layers:
-            cells = run(functools.partial(self._packed_layer, implementation, layer, grid), cells, cell_weights)
-        dense = cells.new_zeros(num_clips * num_clips, num_maps, hidden_size).index_copy(0, grid.cell_index, cells)
-        return dense.permute(1, 2, 0).reshape(num_maps, hidden_size, num_clips, num_clips)  # (num_maps, hidden, K, K)
+            layer_function = functools.partial(self._packed_layer, implementation, layer, grid)
+            cells = self._run_layer(layer_function, cells, cell_weights)
+        return cells
 
 
 class MomentScoreHead(nn.Module):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 import torch
 
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
@@ -25,3 +26,20 @@ def test_tan_keeps_invalid_cells_zero_and_has_the_configured_layers():
 def test_score_head_keeps_leading_dimensions():
     head = MomentScoreHead(DMRJRGConfig.from_preset("tiny"))
     assert head(torch.randn(2, 3, 16, 8, 8)).shape == (2, 3, 8, 8)
+
+
+@pytest.mark.parametrize("implementation", ["valid_cells", "winograd"])
+def test_tan_over_packed_cells_equals_the_map_forward(implementation):
+    config = DMRJRGConfig.from_preset("tiny", num_clips=16, tan_kernel_size=5, tan_padding=2)
+    tan, grid = (
+        TemporalAdjacentNetwork(config.with_overrides(tan_implementation=implementation)),
+        CandidateGrid(config),
+    )
+    maps = torch.randn(3, config.hidden_size, 16, 16) * grid.valid_mask
+    assert tan.packed_implementation(maps.device) == implementation
+    assert torch.equal(grid.unpack_cells(grid.pack_cells(maps)), maps), "packing keeps every valid cell"
+    torch.testing.assert_close(grid.unpack_cells(tan.forward_cells(grid.pack_cells(maps), grid)), tan(maps, grid))
+    dense = TemporalAdjacentNetwork(config.with_overrides(tan_implementation="dense"))
+    assert dense.packed_implementation(maps.device) is None
+    with pytest.raises(ValueError, match="runs 'dense'"):
+        dense.forward_cells(grid.pack_cells(maps), grid)
