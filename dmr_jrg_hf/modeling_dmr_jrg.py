@@ -209,23 +209,32 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
 
     # Encoders --------------------------------------------------------------------------------------------------
 
+    def _encode_sentences(
+        self, word_ids: torch.Tensor, word_mask: torch.Tensor, sentence_index: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, M, J) ids -> word states (sentences, J, hidden_size) and features (sentences, hidden_size) of the
+        sentences at ``sentence_index`` (flat ``b * M + m``, `real_sentence_index`), or of every (b, m) slot.
+
+        The ids are words of the frozen vectors ("bilstm") or the transformer's subword ids
+        (`TransformerSentenceEncoder`).
+        """
+        ids, mask = word_ids.flatten(0, 1), word_mask.flatten(0, 1)  # (batch*M, J)
+        if sentence_index is not None:
+            ids, mask = ids.index_select(0, sentence_index), mask.index_select(0, sentence_index)
+        inputs = ids if self.word_vectors is None else F.embedding(ids, self.word_vectors)  # (sentences, J, dim)
+        return self.sentence_encoder(inputs, mask)
+
     def _encode_words(
         self, word_ids: torch.Tensor, word_mask: torch.Tensor, sentence_index: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(batch, M, J) ids -> word states (batch, M, J, hidden_size), sentence features (batch, M, hidden_size).
 
-        The ids are words of the frozen vectors ("bilstm") or the transformer's subword ids
-        (`TransformerSentenceEncoder`). With ``sentence_index`` (`real_sentence_index`), only the real sentences are
-        encoded (a batch of real paragraphs pads to its longest one, so most slots are padding) and both outputs are
-        zero at the padded ones, which every consumer masks out; without it every (b, m) slot is encoded.
+        With ``sentence_index``, only the real sentences are encoded (a batch of real paragraphs pads to its longest
+        one, so most slots are padding) and both outputs are zero at the padded ones, which every consumer masks out;
+        without it every (b, m) slot is encoded (`_encode_sentences`).
         """
         batch, num_sentences, num_words = word_ids.shape
-        inputs, mask = word_ids.flatten(0, 1), word_mask.flatten(0, 1)  # (batch*M, J)
-        if sentence_index is not None:
-            inputs, mask = inputs.index_select(0, sentence_index), mask.index_select(0, sentence_index)
-        if self.word_vectors is not None:
-            inputs = F.embedding(inputs, self.word_vectors)  # (sentences, J, word_embedding_dim)
-        states, features = self.sentence_encoder(inputs, mask)
+        states, features = self._encode_sentences(word_ids, word_mask, sentence_index)
         if sentence_index is not None:
             slots = batch * num_sentences
             states = states.new_zeros(slots, *states.shape[1:]).index_copy(0, sentence_index, states)
@@ -414,7 +423,7 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
             output.retrieval_similarity = output.paragraph_embeddings @ output.video_embeddings.t()
         if not (self.training if return_loss is None else return_loss):
             return output if return_dict else output.to_tuple()
-        masked_states, _ = self._encode_words(masked_word_ids, word_mask, sentence_index)  # ``ĥ_m`` (§III-C-1)
+        masked_states, _ = self._encode_sentences(masked_word_ids, word_mask, sentence_index)  # ``ĥ_m`` (§III-C-1)
         duplicate_pairs = _duplicate_pairs(video_group_ids, word_ids.shape[0])
         top_cells = self._top_candidates(logits)  # (batch, M, Q)
         output.local_loss, output.reconstruction_loss, output.rank_loss = self._local_losses(

@@ -176,7 +176,8 @@ class LocalConsistencyBranch(nn.Module):
             probs (torch.FloatTensor of shape (batch, num_sentences, num_clips, num_clips)): ``P_m``.
             top_cells (torch.LongTensor of shape (batch, num_sentences, num_top_candidates)).
             clips (torch.FloatTensor of shape (batch, num_clips, hidden_size)): projected clip features ``f_k``.
-            masked_word_states (torch.FloatTensor of shape (batch, num_sentences, num_words, hidden_size)).
+            masked_word_states (torch.FloatTensor of shape (num_real, num_words, hidden_size)): the masked sentences'
+                word states at ``sentence_index``.
             word_ids, word_mask, masked_positions (shape (batch, num_sentences, num_words)): processor outputs.
             sentence_index (torch.LongTensor of shape (num_real,)): `real_sentence_index` of the batch (gathers
                 with it read no device values, unlike boolean indexing).
@@ -201,7 +202,7 @@ class LocalConsistencyBranch(nn.Module):
         proposal_losses = reconstruction_losses(
             clips[batch_index],
             span_masks,
-            real(masked_word_states),
+            masked_word_states,
             real(word_ids),
             real(word_mask),
             real(masked_positions),
