@@ -23,7 +23,12 @@ from .modules.class_token_encoder import (
 from .modules.clip_alignment import SentenceClipAlignment, aligned_moment_cells, clip_alignment_loss
 from .modules.global_branch import GlobalAlignmentBranch
 from .modules.input_checks import check_clip_features, check_map_mask, check_sentence_index, check_word_inputs
-from .modules.local_branch import LocalConsistencyBranch, real_sentence_index, top_candidate_cells
+from .modules.local_branch import (
+    LocalConsistencyBranch,
+    real_sentence_index,
+    scatter_real_sentences,
+    top_candidate_cells,
+)
 from .modules.losses import cross_modal_retrieval_loss, masked_binary_cross_entropy, score_distillation_loss
 from .modules.temporal_adjacent_network import TemporalAdjacentNetwork
 from .modules.temporal_map import TemporalFeatureMap
@@ -237,8 +242,8 @@ class DMRJRGModel(DMRJRGPreTrainedModel):
         states, features = self._encode_sentences(word_ids, word_mask, sentence_index)
         if sentence_index is not None:
             slots = batch * num_sentences
-            states = states.new_zeros(slots, *states.shape[1:]).index_copy(0, sentence_index, states)
-            features = features.new_zeros(slots, features.shape[1]).index_copy(0, sentence_index, features)
+            states = scatter_real_sentences(states, sentence_index, slots)
+            features = scatter_real_sentences(features, sentence_index, slots)
         states = states.reshape(batch, num_sentences, num_words, -1)  # (batch, M, J, hidden_size)
         return states, features.reshape(batch, num_sentences, -1)  # (batch, M, hidden_size)
 

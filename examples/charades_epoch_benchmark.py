@@ -55,7 +55,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--tan-implementation", default="auto", choices=TAN_IMPLEMENTATIONS)
     parser.add_argument("--reconstructor-layout", default="auto", choices=RECONSTRUCTOR_LAYOUTS)
-    parser.add_argument("--full-layout", action="store_true", help="VTC-LD over padded sentences too (reference)")
+    parser.add_argument(
+        "--full-layout", action="store_true", help="sentence encoder and VTC-LD over padded sentences too (reference)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

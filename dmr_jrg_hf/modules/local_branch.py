@@ -15,7 +15,13 @@ from .reconstructor import MaskedWordReconstructor
 from .temporal_adjacent_network import PACKED_MIN_HIDDEN_SIZE, MomentScoreHead, TemporalAdjacentNetwork
 from .transformer_layers import TokenLayout
 
-__all__ = ["real_sentence_index", "top_candidate_cells", "LocalLosses", "LocalConsistencyBranch"]
+__all__ = [
+    "real_sentence_index",
+    "scatter_real_sentences",
+    "top_candidate_cells",
+    "LocalLosses",
+    "LocalConsistencyBranch",
+]
 
 
 def real_sentence_index(sentence_mask: torch.Tensor) -> torch.Tensor:
@@ -31,6 +37,20 @@ def real_sentence_index(sentence_mask: torch.Tensor) -> torch.Tensor:
         torch.LongTensor of shape (num_real,).
     """
     return sentence_mask.flatten().nonzero()[:, 0]
+
+
+def scatter_real_sentences(rows: torch.Tensor, sentence_index: torch.Tensor, num_slots: int) -> torch.Tensor:
+    """Per-sentence rows of the real sentences back into the flat (batch * M) slot layout, zero at padded slots.
+
+    Args:
+        rows (torch.Tensor of shape (num_real, ...)): one row per real sentence, in ``sentence_index`` order.
+        sentence_index (torch.LongTensor of shape (num_real,)): `real_sentence_index` of the batch.
+        num_slots (int): ``batch * num_sentences``.
+
+    Returns:
+        torch.Tensor of shape (num_slots, ...).
+    """
+    return rows.new_zeros(num_slots, *rows.shape[1:]).index_copy(0, sentence_index, rows)
 
 
 class LocalLosses(NamedTuple):
@@ -130,8 +150,8 @@ class LocalConsistencyBranch(nn.Module):
         real = sentence_features.reshape(-1, hidden_size).index_select(0, sentence_index)  # (num_real, hidden)
         fused, logits = self._score(real[:, None], video_map, grid, sentence_index // num_sentences)
         slots = batch * num_sentences
-        fused = fused.new_zeros(slots, *fused.shape[2:]).index_copy(0, sentence_index, fused[:, 0])
-        logits = logits.new_zeros(slots, *logits.shape[2:]).index_copy(0, sentence_index, logits[:, 0])
+        fused = scatter_real_sentences(fused[:, 0], sentence_index, slots)
+        logits = scatter_real_sentences(logits[:, 0], sentence_index, slots)
         return fused.view(batch, num_sentences, *fused.shape[1:]), logits.view(batch, num_sentences, *logits.shape[1:])
 
     def _score(

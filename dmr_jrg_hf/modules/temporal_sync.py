@@ -7,6 +7,7 @@ from torch import nn
 
 from ..configuration_dmr_jrg import DMRJRGConfig
 from .candidate_grid import CandidateGrid
+from .local_branch import scatter_real_sentences
 from .losses import masked_binary_cross_entropy
 from .temporal_adjacent_network import MomentScoreHead
 
@@ -62,8 +63,9 @@ def _channel_sums(
         return head.channel_sum(feature_maps)
     batch, num_sentences = feature_maps.shape[:2]
     sums = head.channel_sum(feature_maps.flatten(0, 1).index_select(0, sentence_index))  # (num_real, K, K)
-    dense = sums.new_zeros(batch * num_sentences, *sums.shape[1:]).index_copy(0, sentence_index, sums)
-    return dense.view(batch, num_sentences, *sums.shape[1:])
+    return scatter_real_sentences(sums, sentence_index, batch * num_sentences).view(
+        batch, num_sentences, *sums.shape[1:]
+    )
 
 
 class BidirectionalTemporalSync(nn.Module):
