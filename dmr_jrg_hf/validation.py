@@ -10,9 +10,11 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
+
 from .errors import DMRJRGError, InputError
 
-__all__ = ["check_positive_int", "check_positive_seconds", "check_unit_interval"]
+__all__ = ["check_positive_int", "check_positive_seconds", "check_unit_interval", "first_nonfinite_row"]
 
 
 def _is_number(value: Any) -> bool:
@@ -49,3 +51,22 @@ def check_unit_interval(value: Any, name: str, error: type[DMRJRGError] = InputE
     if not _is_number(value) or not 0 < value <= 1:
         raise error(f"{name} must be a number in (0, 1], got {value!r}")
     return float(value)
+
+
+def first_nonfinite_row(array: np.ndarray) -> int | None:
+    """The first row (index along axis 0) of a float array that holds a NaN or an Inf, or None when there is none.
+
+    One read of the array: each row is summed in float64, and a sum is finite exactly when every value of the row
+    is (NaN and Inf propagate, and no float32 row shorter than 10^269 values can overflow a float64 sum). That is a
+    third of the time of ``np.isfinite(array).all(...)``, which writes a boolean per value. Float64 arrays, whose sums
+    can overflow, are checked value by value.
+    """
+    if len(array) == 0:
+        return None
+    rows = array.reshape(len(array), -1)
+    if array.dtype.itemsize < 8:
+        with np.errstate(invalid="ignore"):  # inf + -inf: NaN, which is what is wanted here
+            finite = np.isfinite(rows.sum(axis=1, dtype=np.float64))
+    else:
+        finite = np.isfinite(rows).all(axis=1)
+    return None if finite.all() else int(np.flatnonzero(~finite)[0])

@@ -23,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataFormatError, InputError
-from ..validation import check_positive_int
+from ..validation import check_positive_int, first_nonfinite_row
 from .embedding_scan import EmbeddingScan
 from .feature_sources import check_feature_spec, recorded_metadata, resolve_feature_source, video_duration
 from .fingerprint import model_fingerprint
@@ -126,24 +126,24 @@ class VideoCorpusIndex:
         self._scans: dict[tuple[str, str], Any] = {}
 
     def _check_consistent(self) -> None:
-        duplicates = sorted(video_id for video_id, count in Counter(self.video_ids).items() if count > 1)
-        if duplicates:
+        if len(set(self.video_ids)) != len(self.video_ids):
+            duplicates = sorted(video_id for video_id, count in Counter(self.video_ids).items() if count > 1)
             raise InputError(f"index: duplicate video ids {duplicates[:5]}")
         rows = {"embeddings": len(self.embeddings), "durations": len(self.durations)}
         if self.clip_features is not None:
             rows["clip_features"] = len(self.clip_features)
         if any(count != len(self.video_ids) for count in rows.values()) or self.embeddings.ndim != 2:
             raise DataFormatError(f"index: {len(self.video_ids)} video ids but rows {rows}")
-        strangers = sorted(set(self.video_files) - set(self.video_ids))
+        strangers = sorted(set(self.video_files) - set(self.video_ids)) if self.video_files else []
         if strangers:
             raise DataFormatError(f"index: video files of videos that are not indexed: {strangers[:5]}")
         arrays = {"embeddings": self.embeddings, "durations": self.durations, "clip_features": self.clip_features}
         for name, array in arrays.items():
             if array is None:
                 continue
-            finite = np.isfinite(array).all(axis=tuple(range(1, array.ndim)))  # (num_videos,)
-            if not finite.all():
-                video_id = self.video_ids[int(np.flatnonzero(~finite)[0])]
+            row = first_nonfinite_row(array)
+            if row is not None:
+                video_id = self.video_ids[row]
                 raise DataFormatError(f"index: video {video_id!r} has NaN or Inf in its {name}; rebuild the index")
         if (self.clip_features is None) != (self.windows.clip_features is None):
             raise DataFormatError("index: clip features kept for the videos but not their windows, or the reverse")

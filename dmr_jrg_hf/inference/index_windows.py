@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataFormatError
+from ..validation import first_nonfinite_row
 
 __all__ = ["IndexWindows", "WINDOW_TENSORS"]
 
@@ -88,9 +89,9 @@ class IndexWindows:
             raise DataFormatError(f"index: {total} windows by the counts but rows {wrong}")
         window_video = np.repeat(np.arange(len(video_ids)), self.counts)
         for name, array in arrays.items():
-            finite = np.isfinite(array).all(axis=tuple(range(1, array.ndim)))  # (num_windows,)
-            if not finite.all():
-                video_id = video_ids[int(window_video[np.flatnonzero(~finite)[0]])]
+            row = first_nonfinite_row(array)
+            if row is not None:
+                video_id = video_ids[int(window_video[row])]
                 raise DataFormatError(f"index: video {video_id!r} has NaN or Inf in its window {name}; rebuild it")
 
     def append(self, other: IndexWindows) -> None:
