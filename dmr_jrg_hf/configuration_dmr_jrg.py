@@ -271,15 +271,15 @@ class DMRJRGConfig(PretrainedConfig):
         tan_implementation (str, default "auto"): how the TAN convolutions run: "winograd" (Winograd's minimal
             filtering at the map's valid cells, kernels up to 7, computed in float32 even under autocast),
             "valid_cells" (a direct convolution at the valid cells only), "dense" (``nn.Conv2d`` over the whole map)
-            or "auto" (on a CPU from hidden_size 128 up "winograd", or "valid_cells" for larger kernels; else
-            "dense"). All compute the same convolution; "winograd" rounds about thirty times more in float32 (8e-6 of
-            the largest output at hidden 128), the others differ in summation order only.
+            or "auto" (on a CPU from hidden_size 32 up "winograd", or from 128 up "valid_cells" for larger kernels;
+            else "dense"). All compute the same convolution; "winograd" rounds about thirty times more in float32
+            (8e-6 of the largest output at hidden 128), the others differ in summation order only.
         reconstructor_layout (str, default "auto"): how the masked-word reconstructor runs in training: "packed"
             (its encoder over the clips inside each proposal, its decoder over the real words, the last decoder
             layer and the classifier at the masked words only: a Charades-STA step at hidden_size 128 falls from
             27.9 to 19.5 GFLOP; finding those tokens reads the masks' values, a host sync on an accelerator),
             "padded" (every clip and word position, masked in attention; static shapes) or "auto" (on a CPU,
-            outside ``torch.compile``, from hidden_size 128 up "packed"; else "padded"). Both compute the same
+            outside ``torch.compile``, from hidden_size 32 up "packed"; else "padded"). Both compute the same
             losses; in training the packed layout draws dropout for fewer elements, so a seeded run differs.
         learnable_candidate_fusion_weights (bool, default False): train w_1..w_Q of Eq. 14 instead of keeping them
             fixed.

@@ -12,19 +12,28 @@ from .candidate_grid import CandidateGrid
 from .valid_cell_convolution import valid_cell_conv2d
 from .winograd_convolution import WINOGRAD_MAX_KERNEL_SIZE, winograd_conv2d
 
-__all__ = ["PACKED_MIN_HIDDEN_SIZE", "cpu_tan_implementation", "TemporalAdjacentNetwork", "MomentScoreHead"]
+__all__ = [
+    "PACKED_MIN_HIDDEN_SIZE",
+    "VALID_CELLS_MIN_HIDDEN_SIZE",
+    "cpu_tan_implementation",
+    "TemporalAdjacentNetwork",
+    "MomentScoreHead",
+]
 
-# `tan_implementation="auto"` packs the map to its valid cells on a CPU from this width up, where that is faster than
-# `nn.Conv2d` over the whole map (README, "Performance").
-PACKED_MIN_HIDDEN_SIZE = 128
+# On a CPU, the "auto" settings pack VTC-LD from this width up: the Winograd TAN over the map's valid cells and the
+# packed reconstructor, each faster there than `nn.Conv2d` over the whole map and the padded reconstructor (README,
+# "Performance"). The valid-cell convolution, for kernels Winograd does not take, from the second width up.
+PACKED_MIN_HIDDEN_SIZE = 32
+VALID_CELLS_MIN_HIDDEN_SIZE = 128
 
 
 def cpu_tan_implementation(config: DMRJRGConfig) -> str:
     """What ``tan_implementation="auto"`` runs on a CPU: "winograd" from `PACKED_MIN_HIDDEN_SIZE` up for kernels up
-    to `WINOGRAD_MAX_KERNEL_SIZE`, "valid_cells" from that width up for larger kernels, else "dense"."""
-    if config.hidden_size < PACKED_MIN_HIDDEN_SIZE:
-        return "dense"
-    return "winograd" if config.tan_kernel_size <= WINOGRAD_MAX_KERNEL_SIZE else "valid_cells"
+    to `WINOGRAD_MAX_KERNEL_SIZE`, "valid_cells" from `VALID_CELLS_MIN_HIDDEN_SIZE` up for larger kernels, else
+    "dense"."""
+    if config.tan_kernel_size <= WINOGRAD_MAX_KERNEL_SIZE:
+        return "winograd" if config.hidden_size >= PACKED_MIN_HIDDEN_SIZE else "dense"
+    return "valid_cells" if config.hidden_size >= VALID_CELLS_MIN_HIDDEN_SIZE else "dense"
 
 
 def _valid_cell_convolution(layer: nn.Conv2d, grid: CandidateGrid, cells: torch.Tensor) -> torch.Tensor:

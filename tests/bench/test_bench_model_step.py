@@ -119,10 +119,12 @@ def test_lstm_flops_match_an_unrolled_reference(packed):
 
 def test_activitynet_step_dispatches_a_third_of_the_first_rounds_operators():
     """9,599 operators per ActivityNet-shaped batch-16 step before the second performance round (valid-cell TAN,
-    torch.nn Transformer layers, BTSE gating the features); the TAN an accelerator runs (dense) and the package's
-    Transformer layers bring it under a third. Narrow widths: the count does not depend on them."""
+    torch.nn Transformer layers, BTSE gating the features); the TAN and the reconstructor an accelerator runs (dense,
+    padded) and the package's Transformer layers bring it under a third. Narrow widths: the count does not depend on
+    them."""
+    accelerator_layouts = {"tan_implementation": "dense", "reconstructor_layout": "padded"}
     config = DMRJRGConfig.from_preset(
-        "activitynet", hidden_size=32, intermediate_size=64, feature_dim=64, vocab_size=500, tan_implementation="dense"
+        "activitynet", hidden_size=32, intermediate_size=64, feature_dim=64, vocab_size=500, **accelerator_layouts
     )
     result = benchmark_model_step(config, 16, 4, 20, num_steps=1)
     assert result["operators_per_step"] <= 9_599 / 3, result["top_operators"]

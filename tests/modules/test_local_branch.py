@@ -5,6 +5,7 @@ import torch
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.modules.candidate_grid import CandidateGrid
 from dmr_jrg_hf.modules.local_branch import LocalConsistencyBranch, top_candidate_cells
+from dmr_jrg_hf.modules.temporal_adjacent_network import PACKED_MIN_HIDDEN_SIZE
 
 
 def _grid():
@@ -48,10 +49,11 @@ def test_suppression_repeats_the_best_when_moments_run_out():
     assert cells[0, 0].tolist() == [7, 7, 7]
 
 
-def test_auto_reconstructor_layout_packs_on_a_cpu_from_hidden_128_outside_compile(monkeypatch):
+def test_auto_reconstructor_layout_packs_on_a_cpu_from_the_packed_width_outside_compile(monkeypatch):
     config = DMRJRGConfig.from_preset("tiny")
     auto = LocalConsistencyBranch(config)
-    wide, narrow = torch.zeros(1, 4, 128), torch.zeros(1, 4, 64)  # clips (videos, K, hidden)
+    wide = torch.zeros(1, 4, PACKED_MIN_HIDDEN_SIZE)  # clips (videos, K, hidden)
+    narrow = torch.zeros(1, 4, PACKED_MIN_HIDDEN_SIZE - 2)
     assert auto._packs_reconstruction(wide) and not auto._packs_reconstruction(narrow)
     assert not auto._packs_reconstruction(wide.to("meta")), "an accelerator keeps static shapes"
     assert LocalConsistencyBranch(config.with_overrides(reconstructor_layout="packed"))._packs_reconstruction(narrow)

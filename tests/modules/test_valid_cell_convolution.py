@@ -8,7 +8,11 @@ from helpers import assert_packed_convolution_equals_conv2d
 from dmr_jrg_hf.configuration_dmr_jrg import DMRJRGConfig
 from dmr_jrg_hf.geometry import valid_cell_mask
 from dmr_jrg_hf.modules.candidate_grid import CandidateGrid
-from dmr_jrg_hf.modules.temporal_adjacent_network import PACKED_MIN_HIDDEN_SIZE, TemporalAdjacentNetwork
+from dmr_jrg_hf.modules.temporal_adjacent_network import (
+    PACKED_MIN_HIDDEN_SIZE,
+    VALID_CELLS_MIN_HIDDEN_SIZE,
+    TemporalAdjacentNetwork,
+)
 from dmr_jrg_hf.modules.valid_cell_convolution import valid_cell_conv2d, valid_cell_pairs
 
 GRIDS = {"dense K=8": (8, [8], 3), "sparse K=16": (16, [4, 2, 2], 5)}
@@ -85,11 +89,13 @@ def test_packed_tan_equals_dense_tan(grid, implementation):
 def test_auto_tan_implementation_follows_the_model_width_and_kernel():
     narrow = DMRJRGConfig.from_preset("tiny", hidden_size=PACKED_MIN_HIDDEN_SIZE - 2)
     wide = DMRJRGConfig.from_preset("tiny", hidden_size=PACKED_MIN_HIDDEN_SIZE)
-    wide_kernel_9 = wide.with_overrides(tan_kernel_size=9, tan_padding=4)
+    kernel_9 = {"tan_kernel_size": 9, "tan_padding": 4}
     assert narrow.tan_implementation == wide.tan_implementation == "auto"
     assert TemporalAdjacentNetwork(narrow).implementation == "dense"
     assert TemporalAdjacentNetwork(wide).implementation == "winograd"
-    assert TemporalAdjacentNetwork(wide_kernel_9).implementation == "valid_cells", "beyond Winograd's kernels"
+    assert TemporalAdjacentNetwork(wide.with_overrides(**kernel_9)).implementation == "dense", "beyond Winograd's"
+    widest_kernel_9 = wide.with_overrides(hidden_size=VALID_CELLS_MIN_HIDDEN_SIZE, **kernel_9)
+    assert TemporalAdjacentNetwork(widest_kernel_9).implementation == "valid_cells"
     assert TemporalAdjacentNetwork(wide).implementation_on_accelerators == "dense", "launch-bound: few operators"
     fixed = DMRJRGConfig.from_preset("tiny", tan_implementation="valid_cells")
     assert TemporalAdjacentNetwork(fixed).implementation_on_accelerators == "valid_cells", "an explicit choice holds"
