@@ -1,7 +1,7 @@
-"""Checks of user-given values where they enter the package (Python API and CLI); each error names the value.
+"""Checks of user-given values where they enter the package (Python API, CLI, files); each error names the value.
 
-Numbers only: ``bool`` is rejected where a count or a number of seconds is expected (``True`` is an ``int`` in
-Python, but never what a user means by "1 moment" or "1 second").
+Numbers: ``bool`` is rejected where a count or a number of seconds is expected (``True`` is an ``int`` in Python, but
+never what a user means by "1 moment" or "1 second"). Arrays: `first_nonfinite_row` finds the row a message names.
 """
 
 from __future__ import annotations
