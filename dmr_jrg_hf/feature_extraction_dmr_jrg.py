@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import ConfigError, InputError
-from .validation import check_positive_seconds
+from .validation import check_positive_seconds, first_nonfinite_row
 
 __all__ = [
     "average_to_length",
@@ -65,8 +65,8 @@ def check_video_features(features: np.ndarray, feature_dim: int | None, name: st
     if feature_dim is not None and array.shape[1] != feature_dim:
         raise InputError(f"{name}: expected feature_dim {feature_dim}, got features of shape {array.shape}")
     array = array.astype(np.float32, copy=False)
-    if not np.isfinite(array).all():
-        bad = int(np.argwhere(~np.isfinite(array))[0, 0])
+    bad = first_nonfinite_row(array)
+    if bad is not None:
         raise InputError(f"{name}: features contain NaN or Inf (first at frame {bad})")
     with np.errstate(over="ignore"):
         overflowing = ~np.isfinite(np.linalg.norm(array, axis=1))

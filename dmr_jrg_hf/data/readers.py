@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import DataFormatError
 from ..files import read_json_file
+from ..validation import first_nonfinite_row
 
 __all__ = [
     "EXTRACTION_FILE",
@@ -140,8 +141,8 @@ class VideoFeatureReader(Mapping[str, np.ndarray]):
         array = np.asarray(self._read(video_id))
         self._check_shape(video_id, array.shape, array.dtype)
         array = array.astype(np.float32, copy=False)
-        if not np.isfinite(array).all():
-            bad = int(np.argwhere(~np.isfinite(array))[0][0])
+        bad = first_nonfinite_row(array)
+        if bad is not None:
             raise DataFormatError(
                 f"video {video_id!r} in {self.path}: NaN or Inf in the features (first at row {bad})"
             )
